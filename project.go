@@ -74,6 +74,8 @@ type Project struct {
 	CreatorID      int64
 	CreatedAt      time.Time
 	LastActivityAt time.Time
+	// Empty reports that the repository has no branches or tags yet.
+	Empty bool
 }
 
 // FullPath is the project's path with its namespace: "group/sub/project".

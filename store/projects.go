@@ -9,7 +9,7 @@ import (
 	"github.com/gantry-ci/gantry"
 )
 
-const projectColumns = "p.id, p.name, p.path, p.description, p.visibility, p.default_branch, p.creator_id, p.created_at, p.last_activity_at, " + namespaceColumns
+const projectColumns = "NOT EXISTS (SELECT 1 FROM project_refs r WHERE r.project_id = p.id), p.id, p.name, p.path, p.description, p.visibility, p.default_branch, p.creator_id, p.created_at, p.last_activity_at, " + namespaceColumns
 
 const projectFrom = " FROM projects p JOIN namespaces n ON n.id = p.namespace_id "
 
@@ -18,7 +18,7 @@ func scanProject(row interface{ Scan(...any) error }) (gantry.Project, error) {
 	var vis, kind, nvis string
 	var created, activity, ncreated int64
 	n := &p.Namespace
-	err := row.Scan(&p.ID, &p.Name, &p.Path, &p.Description, &vis, &p.DefaultBranch, &p.CreatorID, &created, &activity,
+	err := row.Scan(&p.Empty, &p.ID, &p.Name, &p.Path, &p.Description, &vis, &p.DefaultBranch, &p.CreatorID, &created, &activity,
 		&n.ID, &kind, &n.Name, &n.Path, &n.FullPath, &n.ParentID, &n.OwnerID, &nvis, &n.Description, &ncreated)
 	if err != nil {
 		return gantry.Project{}, err
@@ -40,7 +40,7 @@ func (s *Store) CreateProject(ctx context.Context, p *gantry.Project) error {
 		if err := t.checkPathFree(ctx, p.FullPath()); err != nil {
 			return err
 		}
-		p.CreatedAt, p.LastActivityAt = t.now, t.now
+		p.CreatedAt, p.LastActivityAt, p.Empty = t.now, t.now, true
 		p.ID, err = t.insert(ctx, `INSERT INTO projects (namespace_id, name, path, description, visibility, default_branch, creator_id, created_at, last_activity_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ns.ID, p.Name, p.Path, p.Description, string(p.Visibility), p.DefaultBranch,
 			p.CreatorID, micros(t.now), micros(t.now))

@@ -39,7 +39,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newCICmd(), newRunnerCmd())
+	root.AddCommand(newUpCmd(), newServerCmd(), newAdminCmd(), newCICmd(), newRunnerCmd())
 	return root
 }
 

@@ -1,0 +1,143 @@
+// Package api serves GitLab's REST API v4 (the subset Gantry implements)
+// with GitLab's JSON shapes, pagination headers, authentication headers and
+// error bodies, so that glab, python-gitlab and GitLab's Go client work
+// unchanged. Handlers parse and format; the forge package decides.
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"log/slog"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/auth"
+	"github.com/gantry-ci/gantry/forge"
+)
+
+// GitLabVersion is the GitLab version Gantry's API answers to; clients use
+// it to decide which features they may call.
+const GitLabVersion = "18.6.0"
+
+// Server holds the API's dependencies. Register its routes on a mux.
+type Server struct {
+	Forge       *forge.Service
+	ExternalURL *url.URL // every URL in responses is built from it
+	Log         *slog.Logger
+}
+
+// call is what a handler gets besides the response writer and request.
+type call struct {
+	actor  auth.Actor
+	params *params
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call)
+
+// Register adds every API route to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	s.registerIdentity(mux)
+	s.registerProjects(mux)
+	s.registerRepository(mux)
+}
+
+// readScopes and writeScopes are what tokens need by default: any GET with
+// read_api or api, anything else with api only.
+var (
+	readScopes  = []gantry.Scope{gantry.ScopeAPI, gantry.ScopeReadAPI}
+	writeScopes = []gantry.Scope{gantry.ScopeAPI}
+)
+
+// route registers h for pattern ("GET /api/v4/…"). scopes overrides the
+// token scopes the route accepts (nil: by method).
+func (s *Server) route(mux *http.ServeMux, pattern string, scopes []gantry.Scope, h handlerFunc) {
+	if scopes == nil {
+		scopes = writeScopes
+		if strings.HasPrefix(pattern, "GET ") || strings.HasPrefix(pattern, "HEAD ") {
+			scopes = readScopes
+		}
+	}
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		actor, err := s.authenticate(r)
+		if err != nil {
+			s.fail(w, r, err, "")
+			return
+		}
+		if !actor.Anonymous() && !actor.HasScope(scopes...) {
+			writeJSON(w, http.StatusForbidden, map[string]any{
+				"error":             "insufficient_scope",
+				"error_description": "The request requires higher privileges than provided by the access token.",
+				"scope":             scopeNames(scopes),
+			})
+			return
+		}
+		p, err := readParams(r)
+		if err != nil {
+			s.fail(w, r, err, "")
+			return
+		}
+		h(w, r, &call{actor: actor, params: p})
+	})
+}
+
+func scopeNames(scopes []gantry.Scope) string {
+	names := make([]string, len(scopes))
+	for i, sc := range scopes {
+		names[i] = string(sc)
+	}
+	return strings.Join(names, " ")
+}
+
+// authenticate reads a personal access token from PRIVATE-TOKEN,
+// Authorization: Bearer, or the private_token/access_token query
+// parameters. No token is the anonymous actor; a bad one is an error.
+func (s *Server) authenticate(r *http.Request) (auth.Actor, error) {
+	token := r.Header.Get("Private-Token")
+	if token == "" {
+		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			token = strings.TrimSpace(v)
+		}
+	}
+	if token == "" {
+		token = r.URL.Query().Get("private_token")
+	}
+	if token == "" {
+		token = r.URL.Query().Get("access_token")
+	}
+	if token == "" {
+		return auth.Actor{}, nil
+	}
+	return s.Forge.Authenticator().Token(r.Context(), token)
+}
+
+// requireUser fails anonymous calls with 401.
+func requireUser(c *call) error {
+	if c.actor.Anonymous() {
+		return gantry.ErrUnauthorized
+	}
+	return nil
+}
+
+// url joins path onto the external URL.
+func (s *Server) url(path string) string {
+	return strings.TrimSuffix(s.ExternalURL.String(), "/") + path
+}
+
+func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request, c *call) {
+	if err := requireUser(c); err != nil {
+		s.fail(w, r, err, "")
+		return
+	}
+	v := map[string]any{
+		"version": GitLabVersion, "revision": "gantry", "enterprise": false,
+		"kas": map[string]any{"enabled": false, "externalUrl": nil, "version": nil},
+		"gantry_version": gantry.Version,
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// notFound answers unknown API paths the way GitLab does.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
+}

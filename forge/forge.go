@@ -1,0 +1,161 @@
+// Package forge is what Gantry does as a Git forge: users and their tokens,
+// groups, projects, memberships and repositories. Every method takes the
+// acting auth.Actor and checks permissions through auth.Can, so the REST
+// API, Git transports, the web UI and the admin CLI share one set of rules.
+//
+// Errors wrap gantry's sentinels; a thing the actor may not see is
+// gantry.ErrNotFound (not ErrForbidden), as in GitLab.
+package forge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/auth"
+	"github.com/gantry-ci/gantry/git"
+	"github.com/gantry-ci/gantry/store"
+)
+
+// Service implements the forge's use cases.
+type Service struct {
+	store    *store.Store
+	repos    git.Storage
+	auth     *auth.Authenticator
+	log      *slog.Logger
+	hashCost int
+
+	pushMu sync.Map // project id → *sync.Mutex: one ref reconciliation at a time
+}
+
+// Config holds a Service's dependencies.
+type Config struct {
+	Store        *store.Store
+	Repos        git.Storage
+	Log          *slog.Logger
+	PasswordCost int // bcrypt cost; 0 means auth.DefaultCost
+}
+
+// New returns a Service.
+func New(c Config) *Service {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.PasswordCost == 0 {
+		c.PasswordCost = auth.DefaultCost
+	}
+	return &Service{
+		store:    c.Store,
+		repos:    c.Repos,
+		auth:     &auth.Authenticator{Store: c.Store},
+		log:      c.Log,
+		hashCost: c.PasswordCost,
+	}
+}
+
+// Authenticator returns the authenticator the service uses.
+func (s *Service) Authenticator() *auth.Authenticator { return s.auth }
+
+// Repos returns where repositories live.
+func (s *Service) Repos() git.Storage { return s.repos }
+
+// System is the actor for the admin CLI and start-up bootstrap: an
+// administrator that is no user.
+func System() auth.Actor {
+	return auth.Actor{User: gantry.User{ID: -1, Username: "system", Admin: true, State: gantry.UserActive}}
+}
+
+func viewer(a auth.Actor) store.Viewer {
+	if a.Anonymous() {
+		return store.Viewer{}
+	}
+	return store.Viewer{UserID: a.User.ID, Admin: a.Admin()}
+}
+
+// ProjectAccess is a project with the actor's effective role on it.
+type ProjectAccess struct {
+	Project gantry.Project
+	Level   gantry.AccessLevel
+}
+
+// Project finds a project by numeric id or full path and checks that actor
+// may do action on it. A project the actor may not read is
+// gantry.ErrNotFound; one it may read but not act on is gantry.ErrForbidden.
+func (s *Service) Project(ctx context.Context, actor auth.Actor, idOrPath string, action auth.Action) (ProjectAccess, error) {
+	var p gantry.Project
+	var err error
+	if id, perr := strconv.ParseInt(idOrPath, 10, 64); perr == nil {
+		p, err = s.store.Project(ctx, id)
+	} else {
+		p, err = s.store.ProjectByPath(ctx, strings.Trim(idOrPath, "/"))
+	}
+	if err != nil {
+		return ProjectAccess{}, err
+	}
+	return s.checkProject(ctx, actor, p, action)
+}
+
+func (s *Service) checkProject(ctx context.Context, actor auth.Actor, p gantry.Project, action auth.Action) (ProjectAccess, error) {
+	level, err := s.store.AccessLevel(ctx, max(actor.User.ID, 0), store.ProjectSource(p.ID))
+	if err != nil {
+		return ProjectAccess{}, err
+	}
+	if !auth.Can(actor, auth.ReadProject, p.Visibility, level) {
+		return ProjectAccess{}, fmt.Errorf("project %s: %w", p.FullPath(), gantry.ErrNotFound)
+	}
+	if !auth.Can(actor, action, p.Visibility, level) {
+		return ProjectAccess{}, fmt.Errorf("%s project %s: %w", action, p.FullPath(), gantry.ErrForbidden)
+	}
+	return ProjectAccess{Project: p, Level: level}, nil
+}
+
+// GroupAccess is a group with the actor's effective role on it.
+type GroupAccess struct {
+	Group gantry.Namespace
+	Level gantry.AccessLevel
+}
+
+// Group finds a group by numeric id or full path and checks that actor may
+// do action on it, like Project.
+func (s *Service) Group(ctx context.Context, actor auth.Actor, idOrPath string, action auth.Action) (GroupAccess, error) {
+	var g gantry.Namespace
+	var err error
+	if id, perr := strconv.ParseInt(idOrPath, 10, 64); perr == nil {
+		g, err = s.store.Namespace(ctx, id)
+	} else {
+		g, err = s.store.NamespaceByPath(ctx, strings.Trim(idOrPath, "/"))
+	}
+	if err == nil && g.Kind != gantry.GroupNamespace {
+		err = fmt.Errorf("group %s: %w", idOrPath, gantry.ErrNotFound)
+	}
+	if err != nil {
+		return GroupAccess{}, err
+	}
+	return s.checkGroup(ctx, actor, g, action)
+}
+
+func (s *Service) checkGroup(ctx context.Context, actor auth.Actor, g gantry.Namespace, action auth.Action) (GroupAccess, error) {
+	level, err := s.store.AccessLevel(ctx, max(actor.User.ID, 0), store.GroupSource(g.ID))
+	if err != nil {
+		return GroupAccess{}, err
+	}
+	if !auth.Can(actor, auth.ReadProject, g.Visibility, level) {
+		return GroupAccess{}, fmt.Errorf("group %s: %w", g.FullPath, gantry.ErrNotFound)
+	}
+	if !auth.Can(actor, action, g.Visibility, level) {
+		return GroupAccess{}, fmt.Errorf("%s group %s: %w", action, g.FullPath, gantry.ErrForbidden)
+	}
+	return GroupAccess{Group: g, Level: level}, nil
+}
+
+// invalid builds a gantry.ErrInvalid error with a message for the user.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", gantry.ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func isNotFound(err error) bool { return errors.Is(err, gantry.ErrNotFound) }

@@ -1,0 +1,153 @@
+package forge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/auth"
+	"github.com/gantry-ci/gantry/git/smarthttp"
+	"github.com/gantry-ci/gantry/store"
+)
+
+var _ smarthttp.Authorizer = (*Service)(nil)
+
+// AuthorizeGit implements smarthttp.Authorizer: it authenticates Basic
+// credentials (a token as password with any username, or a password),
+// finds the project, checks token scopes and the actor's role, and for a
+// push to a path that does not exist creates a private project in the
+// actor's namespace ("push to create", as GitLab does).
+func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials, path string, push bool) (smarthttp.Repository, error) {
+	var actor auth.Actor
+	if creds.Present {
+		a, err := s.auth.Basic(ctx, creds.Username, creds.Password)
+		if err != nil {
+			return smarthttp.Repository{}, err
+		}
+		actor = a
+	}
+	action := auth.ReadCode
+	if push {
+		action = auth.PushCode
+	}
+	p, err := s.store.ProjectByPath(ctx, path)
+	if isNotFound(err) && push && !actor.Anonymous() {
+		p, err = s.pushToCreate(ctx, actor, path)
+	}
+	if err != nil {
+		return smarthttp.Repository{}, err
+	}
+	if _, err := s.checkProject(ctx, actor, p, action); err != nil {
+		if actor.Anonymous() && errors.Is(err, gantry.ErrForbidden) {
+			// Ask for credentials rather than refuse: git only sends
+			// them after a 401.
+			return smarthttp.Repository{}, fmt.Errorf("%w: %w", gantry.ErrUnauthorized, err)
+		}
+		return smarthttp.Repository{}, err
+	}
+	if !gitScopeOK(actor, push) {
+		return smarthttp.Repository{}, fmt.Errorf("token scopes %v don't allow this: %w", actor.Scopes, gantry.ErrForbidden)
+	}
+	repo := smarthttp.Repository{Repo: s.repos.Repo(p.ID), ProjectID: p.ID}
+	if push {
+		uid := actor.User.ID
+		repo.Pushed = func(ctx context.Context) error {
+			_, err := s.SyncRefs(ctx, p.ID, uid)
+			return err
+		}
+	}
+	return repo, nil
+}
+
+func gitScopeOK(a auth.Actor, push bool) bool {
+	if push {
+		return a.HasScope(gantry.ScopeWriteRepository, gantry.ScopeAPI)
+	}
+	return a.Anonymous() || a.HasScope(gantry.ScopeReadRepository, gantry.ScopeWriteRepository, gantry.ScopeAPI, gantry.ScopeReadAPI)
+}
+
+func (s *Service) pushToCreate(ctx context.Context, actor auth.Actor, path string) (gantry.Project, error) {
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 {
+		return gantry.Project{}, fmt.Errorf("project %s: %w", path, gantry.ErrNotFound)
+	}
+	ns, err := s.store.NamespaceByPath(ctx, path[:i])
+	if err != nil {
+		return gantry.Project{}, fmt.Errorf("project %s: %w", path, gantry.ErrNotFound)
+	}
+	p, err := s.CreateProject(ctx, actor, NewProject{Name: path[i+1:], Path: path[i+1:], NamespaceID: ns.ID, Visibility: gantry.Private})
+	if errors.Is(err, gantry.ErrForbidden) {
+		// Not allowed to create there: the project simply isn't there.
+		return gantry.Project{}, fmt.Errorf("project %s: %w", path, gantry.ErrNotFound)
+	}
+	return p, err
+}
+
+// SyncRefs records what changed in a project's branches and tags since the
+// last sync as durable RefUpdate events (see store.SyncRefs). userID is the
+// pusher, or 0 when unknown. Calls for one project are serialised.
+func (s *Service) SyncRefs(ctx context.Context, projectID, userID int64) ([]gantry.RefUpdate, error) {
+	mu, _ := s.pushMu.LoadOrStore(projectID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	tips, err := s.repos.Repo(projectID).Refs(ctx, "refs/heads/", "refs/tags/")
+	if err != nil {
+		return nil, fmt.Errorf("read refs of project %d: %w", projectID, err)
+	}
+	return s.store.SyncRefs(ctx, projectID, userID, tips)
+}
+
+// Recover runs at start-up, before anyone can push: it removes lock files
+// a killed git left behind (they would block every later push to that ref)
+// and records ref changes that happened just before a crash.
+func (s *Service) Recover(ctx context.Context) error {
+	page := store.Page{Number: 1, Size: 100}
+	for {
+		projects, _, err := s.store.ListProjects(ctx, store.ProjectFilter{Viewer: store.Viewer{Admin: true}, OrderBy: "id", Ascending: true}, page)
+		if err != nil {
+			return err
+		}
+		for _, p := range projects {
+			if err := removeStaleLocks(s.repos.Path(p.ID)); err != nil {
+				s.log.Warn("remove stale git locks", "project", p.ID, "err", err)
+			}
+			if ups, err := s.SyncRefs(ctx, p.ID, 0); err != nil {
+				s.log.Warn("recover refs", "project", p.ID, "err", err)
+			} else if len(ups) > 0 {
+				s.log.Info("recovered ref updates", "project", p.ID, "count", len(ups))
+			}
+		}
+		if len(projects) < page.Size {
+			return nil
+		}
+		page.Number++
+	}
+}
+
+func removeStaleLocks(repo string) error {
+	var errs []error
+	for _, f := range []string{"HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock", "index.lock"} {
+		if err := os.Remove(filepath.Join(repo, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	err := filepath.WalkDir(filepath.Join(repo, "refs"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".lock") {
+			return os.Remove(path)
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
+}
