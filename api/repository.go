@@ -117,4 +117,3 @@ func (s *Server) getFile(raw bool) handlerFunc {
 		})
 	}
 }
-

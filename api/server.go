@@ -131,7 +131,7 @@ func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	v := map[string]any{
 		"version": GitLabVersion, "revision": "gantry", "enterprise": false,
-		"kas": map[string]any{"enabled": false, "externalUrl": nil, "version": nil},
+		"kas":            map[string]any{"enabled": false, "externalUrl": nil, "version": nil},
 		"gantry_version": gantry.Version,
 	}
 	writeJSON(w, http.StatusOK, v)

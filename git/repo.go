@@ -278,7 +278,7 @@ func (r Repo) SetHead(ctx context.Context, branch string) error {
 	if err := ValidRefName("refs/heads/" + branch); err != nil {
 		return err
 	}
-	return r.cmd("symbolic-ref", "HEAD").Arg("refs/heads/" + branch).Run(ctx, nil, nil)
+	return r.cmd("symbolic-ref", "HEAD").Arg("refs/heads/"+branch).Run(ctx, nil, nil)
 }
 
 // Ref is a branch or tag with the commit it points at.
