@@ -77,3 +77,32 @@ func (dialect) IsUniqueViolation(err error) bool {
 	}
 	return strings.Contains(e.Error(), "UNIQUE constraint failed")
 }
+
+// Check runs SQLite's integrity check on the database file at path and
+// returns an error describing any corruption.
+func Check(ctx context.Context, path string) error {
+	db, err := openPool(path, 1, "deferred")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("integrity check of %s: %w", path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("database %s is corrupt: %s", path, strings.Join(problems, "; "))
+	}
+	return rows.Err()
+}
