@@ -132,10 +132,10 @@ func waitForQuarantine(t *testing.T, bare string, delay time.Duration) {
 	t.Fatal("receive-pack never started receiving")
 }
 
-func randomHex(t *testing.T, n int) string {
+func randomHex(tb testing.TB, n int) string {
 	b := make([]byte, n/2)
 	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return hex.EncodeToString(b)
 }
