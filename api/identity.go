@@ -20,6 +20,7 @@ func (s *Server) registerIdentity(mux *http.ServeMux) {
 	s.route(mux, "GET /api/v4/users/{id}", userScopes, s.getUser)
 	s.route(mux, "GET /api/v4/personal_access_tokens", nil, s.listTokens)
 	s.route(mux, "POST /api/v4/personal_access_tokens", nil, s.createOwnToken)
+	s.route(mux, "POST /api/v4/user/personal_access_tokens", nil, s.createOwnToken)
 	s.route(mux, "GET /api/v4/personal_access_tokens/self", nil, s.selfToken)
 	s.route(mux, "GET /api/v4/personal_access_tokens/{id}", nil, s.getToken)
 	s.route(mux, "DELETE /api/v4/personal_access_tokens/self", nil, s.revokeSelfToken)
