@@ -1,0 +1,127 @@
+package ci
+
+import (
+	"strings"
+)
+
+// maxExtendsDepth is GitLab's limit on extends: chains (11 levels).
+const maxExtendsDepth = 11
+
+// reservedKeys are the top-level keys that are not jobs.
+var reservedKeys = set("image", "services", "cache", "before_script", "after_script",
+	"variables", "stages", "types", "include", "default", "workflow", "spec")
+
+// extender resolves extends: for every top-level job, hidden ones included.
+type extender struct {
+	root  *node
+	index map[string]int
+	done  map[string]*node
+	busy  map[string]bool
+	errs  *errs
+}
+
+func resolveExtends(root *node, e *errs) *node {
+	x := &extender{root: root, index: make(map[string]int, len(root.pairs)),
+		done: map[string]*node{}, busy: map[string]bool{}, errs: e}
+	for i, p := range root.pairs {
+		x.index[p.key] = i
+	}
+	var pairs []pair
+	for i, p := range root.pairs {
+		if reservedKeys[p.key] || !p.val.isMap() || !p.val.has("extends") {
+			continue
+		}
+		v := x.resolve(p.key, 0)
+		if v == nil {
+			continue
+		}
+		if pairs == nil {
+			pairs = append([]pair(nil), root.pairs...)
+		}
+		pairs[i].val = v
+	}
+	if pairs == nil {
+		return root
+	}
+	return root.withPairs(pairs)
+}
+
+// resolve returns job name with its parents merged in, or nil after
+// reporting an error.
+func (x *extender) resolve(name string, depth int) *node {
+	if v, ok := x.done[name]; ok {
+		return v
+	}
+	job := x.root.pairs[x.index[name]].val
+	ext := job.get("extends")
+	if !job.isMap() || ext == nil {
+		return job
+	}
+	loc := "jobs:" + name
+	if depth >= maxExtendsDepth {
+		x.errs.addf(ext, "%s: nesting too deep in `extends`", loc)
+		return nil
+	}
+	if x.busy[name] {
+		x.errs.addf(ext, "%s: circular dependency detected in `extends`", loc)
+		return nil
+	}
+	parents, ok := extendsList(ext)
+	if !ok {
+		x.errs.addf(ext, "%s:extends config should be a string or an array of strings", loc)
+		return nil
+	}
+	x.busy[name] = true
+	defer delete(x.busy, name)
+	var base *node
+	var unknown []string
+	for _, p := range parents {
+		i, ok := x.index[p]
+		if !ok || reservedKeys[p] || !x.root.pairs[i].val.isMap() {
+			unknown = append(unknown, p)
+			continue
+		}
+		pv := x.resolve(p, depth+1)
+		if pv == nil {
+			return nil
+		}
+		base = deepMerge(base, withoutKey(pv, "extends"))
+	}
+	if len(unknown) > 0 {
+		x.errs.addf(ext, "%s: unknown keys in `extends` (%s)", loc, strings.Join(unknown, ", "))
+		return nil
+	}
+	v := deepMerge(base, job)
+	x.done[name] = v
+	return v
+}
+
+func extendsList(n *node) ([]string, bool) {
+	if n.isStr() {
+		return []string{n.str}, true
+	}
+	if !n.isSeq() {
+		return nil, false
+	}
+	out := make([]string, 0, len(n.items))
+	for _, it := range n.items {
+		if !it.isStr() {
+			return nil, false
+		}
+		out = append(out, it.str)
+	}
+	return out, true
+}
+
+func withoutKey(n *node, key string) *node {
+	if !n.has(key) {
+		return n
+	}
+	pairs := make([]pair, 0, len(n.pairs)-1)
+	for _, p := range n.pairs {
+		if p.key != key {
+			pairs = append(pairs, p)
+		}
+	}
+	return n.withPairs(pairs)
+}
