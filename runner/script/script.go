@@ -84,10 +84,10 @@ func (b *body) line(format string, args ...any) {
 func (b *body) echo(color, msg string) { b.line("echo %s", Quote(color+msg+reset)) }
 
 // wrap turns a body into the stdin payload: errexit and pipefail, and the
-// body evaluated with an empty stdin so user commands cannot read the rest
+// body evaluated with stdin from /dev/null so user commands cannot read the rest
 // of the script.
 func wrap(b *body) string {
-	return "set -eo pipefail\nset +o noclobber\n: | eval " + Quote(b.String()) + "\nexit 0\n"
+	return "set -eo pipefail\nset +o noclobber\neval " + Quote(b.String()) + " </dev/null\nexit 0\n"
 }
 
 // environment exports the job's variables; file variables are written
