@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -186,6 +187,8 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 		wait := interval
 		var inv *client.InvalidJobError
 		switch {
+		case err == nil && offer.LongPolled:
+			wait = 0
 		case err == nil:
 		case errors.As(err, &inv):
 			r.logger.Error("job payload rejected", "runner", e.cfg.ShortToken(), "err", err)
@@ -272,7 +275,11 @@ func (r *Runner) failInvalid(ctx context.Context, e *entryClient, inv *client.In
 	msg := fmt.Sprintf("\x1b[31;1mERROR: Job failed (system failure): %v\x1b[0;m\n", inv.Err)
 	line := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z") + " 00O " + msg
 	_, _ = e.client.PatchTrace(ctx, inv.ID, inv.Token, 0, []byte(line), false)
-	_, err := e.client.UpdateJob(ctx, inv.ID, gitlab.UpdateJobRequest{Info: e.info, Token: inv.Token, State: gitlab.JobStateFailed, FailureReason: gitlab.FailureRunnerSystem})
+	sum := fmt.Sprintf("crc32:%08x", crc32.ChecksumIEEE([]byte(line)))
+	_, err := e.client.UpdateJob(ctx, inv.ID, gitlab.UpdateJobRequest{
+		Info: e.info, Token: inv.Token, State: gitlab.JobStateFailed, FailureReason: gitlab.FailureRunnerSystem,
+		Output: gitlab.JobOutput{Checksum: sum, Bytesize: int64(len(line))}, Checksum: sum,
+	})
 	if err != nil {
 		r.logger.Warn("fail invalid job", "job", inv.ID, "err", err)
 	}

@@ -97,6 +97,9 @@ func (c *Client) ResetToken(ctx context.Context, token string) (gitlab.ResetToke
 type JobOffer struct {
 	Job        *gitlab.JobPayload
 	LastUpdate string
+	// LongPolled is set when the server held the request (Workhorse's
+	// Gitlab-Ci-Builds-Polling: yes); ask again at once.
+	LongPolled bool
 }
 
 // RequestJob asks for a job (POST /jobs/request). 204 is not an error: the
@@ -109,7 +112,7 @@ func (c *Client) RequestJob(ctx context.Context, req gitlab.JobRequest) (JobOffe
 	if err != nil {
 		return JobOffer{}, err
 	}
-	offer := JobOffer{LastUpdate: resp.Header.Get(gitlab.HeaderLastUpdate)}
+	offer := JobOffer{LastUpdate: resp.Header.Get(gitlab.HeaderLastUpdate), LongPolled: resp.Header.Get("Gitlab-Ci-Builds-Polling") == "yes"}
 	switch resp.StatusCode {
 	case http.StatusNoContent:
 		drain(resp)
