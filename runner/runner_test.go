@@ -153,7 +153,7 @@ func TestJobSuccess(t *testing.T) {
 			`echo "token=$CI_JOB_TOKEN pat=glpat-AbCdEf123456"`,
 		},
 		AfterScript: []string{`echo "after status=$CI_JOB_STATUS"`},
-		Artifacts: []gitlab.JobArtifact{{Name: "myart", Paths: []string{"out.txt", "dist/"}, Exclude: []string{"dist/*.log"}, When: "on_success", ArtifactType: "archive", ArtifactFormat: "zip", ExpireIn: "1 day"}},
+		Artifacts:   []gitlab.JobArtifact{{Name: "myart", Paths: []string{"out.txt", "dist/"}, Exclude: []string{"dist/*.log"}, When: "on_success", ArtifactType: "archive", ArtifactFormat: "zip", ExpireIn: "1 day"}},
 	})
 	trace := string(j.Trace)
 	if j.State != "success" {
