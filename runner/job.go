@@ -104,6 +104,11 @@ func (rn *Runner) runJob(ctx context.Context, e *entryClient, p *gitlab.JobPaylo
 		logger.Error("final job update", "err", err)
 		return
 	}
+	if out.state == gitlab.JobStateSuccess {
+		rn.metrics.succeeded.Add(1)
+	} else {
+		rn.metrics.failed.Add(1)
+	}
 	logger.Info("job finished", "state", out.state, "reason", out.reason, "duration", time.Since(start))
 }
 

@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gantry-ci/gantry"
@@ -50,6 +51,8 @@ type Options struct {
 	FinalTimeout time.Duration
 	// Executors overrides executor construction by name (tests, embedding).
 	Executors map[string]ExecutorFactory
+	// MaxJobs makes Run return after this many jobs (run-single); 0: no limit.
+	MaxJobs int
 }
 
 func (o Options) finalTimeout() time.Duration {
@@ -75,6 +78,8 @@ type Runner struct {
 	drain     chan struct{}
 	drainOnce sync.Once
 	jobs      sync.WaitGroup
+	started   atomic.Int64
+	metrics   metrics
 }
 
 // entryClient is one [[runners]] entry with its client and state.
@@ -176,9 +181,14 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 		if offer.Job != nil && err == nil {
 			forbidden = 0
 			r.jobs.Add(1)
+			if n := r.started.Add(1); r.opts.MaxJobs > 0 && n >= int64(r.opts.MaxJobs) {
+				r.Drain()
+			}
 			go func() {
 				defer r.jobs.Done()
 				defer r.release(e, cid)
+				r.metrics.running.Add(1)
+				defer r.metrics.running.Add(-1)
 				r.runJob(ctx, e, offer.Job, cid)
 			}()
 			continue
