@@ -1,7 +1,3 @@
-// Package gitlab holds GitLab's wire shapes — the REST API v4 entities and
-// the runner protocol — as plain structs with JSON tags. Server handlers,
-// the runner and tests share them; conversion from domain types happens in
-// the packages that own those types' meaning (api, runnerapi).
 package gitlab
 
 import "time"

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -14,8 +13,9 @@ import (
 
 // serverFlags are shared by `gantry up` and `gantry server`.
 type serverFlags struct {
-	cfg      server.Config
-	logLevel string
+	cfg       server.Config
+	logLevel  string
+	logFormat string
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
@@ -24,6 +24,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
 	fs.StringVar(&f.cfg.ExternalURL, "external-url", "", "URL users reach Gantry at (default: http://<listen address>)")
 	fs.StringVar(&f.cfg.InitialRootToken, "initial-root-token", "", "personal access token to seed for root on first start")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 }
 
 func newServerCmd() *cobra.Command {
@@ -58,10 +59,7 @@ func runServer(cmd *cobra.Command, f *serverFlags, up bool) error {
 	if err := flagsFromEnv(cmd.Flags()); err != nil {
 		return err
 	}
-	log, err := newLogger(f.logLevel)
-	if err != nil {
-		return err
-	}
+	log := newLogger(os.Stderr, f.logLevel, f.logFormat)
 	f.cfg.Log, f.cfg.Out = log, cmd.OutOrStdout()
 	ctx := cmd.Context()
 	srv, err := server.Open(ctx, f.cfg)
@@ -93,12 +91,4 @@ func flagsFromEnv(fs *pflag.FlagSet) error {
 		}
 	})
 	return err
-}
-
-func newLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }

@@ -1,0 +1,375 @@
+// Package runner runs CI jobs from a GitLab or Gantry server: it polls
+// POST /jobs/request for each [[runners]] entry of a config.toml, runs the
+// jobs it gets with the configured executor, streams their logs and reports
+// their outcome — the behaviour of `gitlab-runner run`.
+//
+// A Runner can also be embedded (gantry up runs one shell runner in the
+// server process): build a config with ShellConfig, then Run.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/runner/client"
+	"github.com/gantry-ci/gantry/runner/config"
+	"github.com/gantry-ci/gantry/runner/executor"
+	"github.com/gantry-ci/gantry/runner/executor/shell"
+)
+
+// Revision is the build's source revision, set with -ldflags.
+var Revision = "unknown"
+
+// Options tune a Runner beyond config.toml.
+type Options struct {
+	// WorkDir is the working directory: default builds_dir is
+	// WorkDir/builds, default cache_dir WorkDir/cache. Default: cwd.
+	WorkDir string
+	// Logger receives the runner's own log (not job logs).
+	Logger *slog.Logger
+	// SystemID identifies this machine to the server; default derived from
+	// /etc/machine-id.
+	SystemID string
+	// RetryBackoff is the first wait between final-update retries (1 s).
+	RetryBackoff time.Duration
+	// FinalTimeout bounds the final update after a job (default 10 min).
+	FinalTimeout time.Duration
+	// Executors overrides executor construction by name (tests, embedding).
+	Executors map[string]ExecutorFactory
+	// MaxJobs makes Run return after this many jobs (run-single); 0: no limit.
+	MaxJobs int
+}
+
+func (o Options) finalTimeout() time.Duration {
+	if o.FinalTimeout > 0 {
+		return o.FinalTimeout
+	}
+	return 10 * time.Minute
+}
+
+// ExecutorFactory makes the executor for one job of a runner entry and
+// says how to name it in the log ("Shell (bash)").
+type ExecutorFactory func(entry *config.Runner, job *gitlab.JobPayload) (executor.Executor, string, error)
+
+// Runner polls for and runs jobs for every runner entry of a config.
+type Runner struct {
+	cfg      *config.Config
+	opts     Options
+	logger   *slog.Logger
+	systemID string
+	entries  []*entryClient
+	slots    chan struct{} // global `concurrent`
+
+	drain     chan struct{}
+	drainOnce sync.Once
+	jobs      sync.WaitGroup
+	started   atomic.Int64
+	metrics   metrics
+}
+
+// entryClient is one [[runners]] entry with its client and state.
+type entryClient struct {
+	cfg    *config.Runner
+	client *client.Client
+	info   gitlab.RunnerInfo
+
+	mu     sync.Mutex
+	used   map[int]bool // concurrent ids in use
+	active int
+}
+
+// New validates cfg and prepares a Runner; it contacts no server.
+func New(cfg *config.Config, opts Options) (*Runner, error) {
+	if cfg == nil || len(cfg.Runners) == 0 {
+		return nil, fmt.Errorf("%w: no [[runners]] in the configuration", gantry.ErrInvalid)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.WorkDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		opts.WorkDir = wd
+	}
+	opts.WorkDir, _ = filepath.Abs(opts.WorkDir)
+	concurrent := cfg.Concurrent
+	if concurrent <= 0 {
+		concurrent = config.DefaultConcurrent
+	}
+	r := &Runner{cfg: cfg, opts: opts, logger: opts.Logger, slots: make(chan struct{}, concurrent), drain: make(chan struct{})}
+	r.systemID = opts.SystemID
+	if r.systemID == "" {
+		r.systemID = SystemID()
+	}
+	for _, e := range cfg.Runners {
+		c, err := client.New(e.URL, nil)
+		if err != nil {
+			return nil, fmt.Errorf("runner %q: %w", e.Name, err)
+		}
+		r.entries = append(r.entries, &entryClient{cfg: e, client: c, info: Info(e), used: map[int]bool{}})
+	}
+	return r, nil
+}
+
+// Run polls and runs jobs until ctx is done or, after Drain, until the
+// running jobs have finished. Canceling ctx stops running jobs at once
+// (they are reported failed as a runner system failure).
+func (r *Runner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, e := range r.entries {
+		n := max(e.cfg.RequestConcurrency, 1)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.poll(ctx, e)
+			}()
+		}
+	}
+	wg.Wait()
+	r.jobs.Wait()
+	return nil
+}
+
+// Drain stops asking for jobs; Run returns once running jobs finish
+// (SIGQUIT in gitlab-runner).
+func (r *Runner) Drain() { r.drainOnce.Do(func() { close(r.drain) }) }
+
+func (r *Runner) draining() bool {
+	select {
+	case <-r.drain:
+		return true
+	default:
+		return false
+	}
+}
+
+// poll is one request loop of an entry.
+func (r *Runner) poll(ctx context.Context, e *entryClient) {
+	interval := time.Duration(r.cfg.CheckInterval) * time.Second
+	if interval <= 0 {
+		interval = config.DefaultCheckInterval * time.Second
+	}
+	lastUpdate, forbidden := "", 0
+	for ctx.Err() == nil && !r.draining() {
+		cid, ok := r.acquire(ctx, e)
+		if !ok {
+			return
+		}
+		offer, err := e.client.RequestJob(ctx, gitlab.JobRequest{Info: e.info, Token: e.cfg.Token, SystemID: r.systemID, LastUpdate: lastUpdate})
+		lastUpdate = offer.LastUpdate
+		if offer.Job != nil && err == nil {
+			forbidden = 0
+			r.jobs.Add(1)
+			if n := r.started.Add(1); r.opts.MaxJobs > 0 && n >= int64(r.opts.MaxJobs) {
+				r.Drain()
+			}
+			go func() {
+				defer r.jobs.Done()
+				defer r.release(e, cid)
+				r.metrics.running.Add(1)
+				defer r.metrics.running.Add(-1)
+				r.runJob(ctx, e, offer.Job, cid)
+			}()
+			continue
+		}
+		r.release(e, cid)
+		wait := interval
+		var inv *client.InvalidJobError
+		switch {
+		case err == nil && offer.LongPolled:
+			wait = 0
+		case err == nil:
+		case errors.As(err, &inv):
+			r.logger.Error("job payload rejected", "runner", e.cfg.ShortToken(), "err", err)
+			r.failInvalid(ctx, e, inv)
+			wait = 0
+		case errors.Is(err, gantry.ErrForbidden):
+			forbidden++
+			r.logger.Error("runner token rejected (403)", "runner", e.cfg.ShortToken(), "attempt", forbidden)
+			if forbidden >= 3 {
+				wait = time.Hour // unhealthy, as GitLab Runner
+				forbidden = 0
+			}
+		case ctx.Err() != nil:
+			return
+		default:
+			r.logger.Warn("request job", "runner", e.cfg.ShortToken(), "err", err)
+		}
+		if !r.sleep(ctx, wait) {
+			return
+		}
+	}
+}
+
+func (r *Runner) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-r.drain:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// acquire takes a global slot and one of the entry's (limit), and returns
+// the lowest free concurrent id.
+func (r *Runner) acquire(ctx context.Context, e *entryClient) (int, bool) {
+	for {
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			return 0, false
+		case <-r.drain:
+			return 0, false
+		}
+		e.mu.Lock()
+		if e.cfg.Limit <= 0 || e.active < e.cfg.Limit {
+			e.active++
+			id := 0
+			for e.used[id] {
+				id++
+			}
+			e.used[id] = true
+			e.mu.Unlock()
+			return id, true
+		}
+		e.mu.Unlock()
+		<-r.slots
+		if !r.sleep(ctx, 200*time.Millisecond) {
+			return 0, false
+		}
+	}
+}
+
+func (r *Runner) release(e *entryClient, id int) {
+	e.mu.Lock()
+	e.active--
+	delete(e.used, id)
+	e.mu.Unlock()
+	<-r.slots
+}
+
+// failInvalid reports a job whose payload cannot be run as failed, so it
+// does not hang on the server.
+func (r *Runner) failInvalid(ctx context.Context, e *entryClient, inv *client.InvalidJobError) {
+	if inv.ID == 0 || inv.Token == "" {
+		return
+	}
+	msg := fmt.Sprintf("\x1b[31;1mERROR: Job failed (system failure): %v\x1b[0;m\n", inv.Err)
+	line := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z") + " 00O " + msg
+	_, _ = e.client.PatchTrace(ctx, inv.ID, inv.Token, 0, []byte(line), false)
+	sum := fmt.Sprintf("crc32:%08x", crc32.ChecksumIEEE([]byte(line)))
+	_, err := e.client.UpdateJob(ctx, inv.ID, gitlab.UpdateJobRequest{
+		Info: e.info, Token: inv.Token, State: gitlab.JobStateFailed, FailureReason: gitlab.FailureRunnerSystem,
+		Output: gitlab.JobOutput{Checksum: sum, Bytesize: int64(len(line))}, Checksum: sum,
+	})
+	if err != nil {
+		r.logger.Warn("fail invalid job", "job", inv.ID, "err", err)
+	}
+}
+
+// newExecutor builds the executor of one job.
+func (r *Runner) newExecutor(e *config.Runner, p *gitlab.JobPayload) (executor.Executor, string, error) {
+	if f, ok := r.opts.Executors[e.Executor]; ok {
+		return f(e, p)
+	}
+	switch e.Executor {
+	case "shell":
+		return &shell.Executor{BuildsDir: r.buildsDir(e), Shell: e.Shell}, "Shell (bash)", nil
+	}
+	return nil, "", fmt.Errorf("%w: executor %q is not available in this build", gantry.ErrNotImplemented, e.Executor)
+}
+
+func (r *Runner) buildsDir(e *config.Runner) string {
+	if e.BuildsDir != "" {
+		if filepath.IsAbs(e.BuildsDir) {
+			return e.BuildsDir
+		}
+		return filepath.Join(r.opts.WorkDir, e.BuildsDir)
+	}
+	return filepath.Join(r.opts.WorkDir, "builds")
+}
+
+// hostShell runs a script with bash on the runner's host.
+func (r *Runner) hostShell(ctx context.Context, dir string, cmd executor.Command) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return shell.Run(ctx, shell.RunOptions{Dir: dir}, cmd)
+}
+
+// Info is the `info` a runner entry sends with its requests.
+func Info(e *config.Runner) gitlab.RunnerInfo {
+	shellName := e.Shell
+	if shellName == "" {
+		shellName = "bash"
+	}
+	container := e.Executor == "docker" || e.Executor == "kubernetes"
+	return gitlab.RunnerInfo{
+		Name: "gantry-runner", Version: gantry.Version, Revision: Revision,
+		Platform: runtime.GOOS, Architecture: runtime.GOARCH, Executor: e.Executor, Shell: shellName,
+		Labels: e.Labels,
+		Features: gitlab.RunnerFeatures{
+			Variables: true, Image: container, Services: container, Artifacts: true, Cache: true,
+			FallbackCacheKeys: true, Shared: e.Executor == "shell", UploadMultipleArtifacts: true,
+			UploadRawArtifacts: true, Refspecs: true, Masking: true, RawVariables: true,
+			ArtifactsExclude: true, MultiBuildSteps: true, TraceReset: true, TraceChecksum: true,
+			TraceSize: true, Cancelable: true, ReturnExitCode: true, ServiceVariables: container,
+			ServiceMultipleAliases: false, CancelGracefully: true, TwoPhaseJobCommit: true, JobInputs: false,
+		},
+	}
+}
+
+// SystemID is "s_" + 12 hex derived from /etc/machine-id, else "r_" + 12
+// random characters, as GitLab Runner makes it.
+func SystemID() string {
+	for _, p := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
+		if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			sum := sha256.Sum256([]byte("gantry-runner:" + strings.TrimSpace(string(b))))
+			return "s_" + hex.EncodeToString(sum[:])[:12]
+		}
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "r_" + hex.EncodeToString(b[:])
+}
+
+// ShellConfig is a one-runner configuration with the shell executor, for
+// embedding (gantry up): url and token of a registered runner, and where
+// builds go. The caller may adjust it before New.
+func ShellConfig(url, token, buildsDir string) *config.Config {
+	return &config.Config{
+		Concurrent: 1, CheckInterval: config.DefaultCheckInterval,
+		Runners: []*config.Runner{{
+			Name: "gantry-embedded", URL: url, Token: token, Executor: "shell", Shell: "bash",
+			BuildsDir: buildsDir, CacheDir: filepath.Join(filepath.Dir(buildsDir), "cache"),
+		}},
+	}
+}
