@@ -1,0 +1,143 @@
+// Package pipeline turns compiled plans into stored pipelines and moves
+// their jobs through GitLab's state machine: stage order and needs, when:
+// and allow_failure, manual and delayed jobs, retries, resource groups,
+// cancellation and auto-cancel of redundant pipelines.
+//
+// Every transition happens inside store.UpdatePipeline, one transaction
+// that loads a pipeline's jobs, applies the change and re-runs advance, so
+// a crash leaves each pipeline either before or after a transition. On
+// start-up Run re-advances every unfinished pipeline, which is idempotent.
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/forge"
+	"github.com/gantry-ci/gantry/store"
+)
+
+// Notifier learns about jobs that became pending, so that runners waiting
+// in a long poll get them at once (queue.Queue implements it).
+type Notifier interface {
+	Notify(jobs ...store.QueuedJob)
+}
+
+// Variables supplies CI/CD variables and ref protection.
+type Variables interface {
+	CIVariables(ctx context.Context, p gantry.Project, protectedRef bool) ([]gantry.CIVariable, error)
+	RefProtected(ctx context.Context, projectID int64, ref string, tag bool) (bool, error)
+}
+
+// Config holds a Service's dependencies and settings.
+type Config struct {
+	Store       *store.Store
+	Forge       *forge.Service
+	Variables   Variables // nil: no CI/CD variables, no protected refs
+	Notifier    Notifier  // nil: runners find jobs at their next poll
+	ExternalURL *url.URL
+	Log         *slog.Logger
+	// DefaultTimeout is a job's timeout when the YAML sets none (GitLab's
+	// project default: 1 hour).
+	DefaultTimeout time.Duration
+	// SilentTimeout is how long a runner may go without a word about a
+	// running job before the job fails with runner_system_failure.
+	SilentTimeout time.Duration
+	// ConfirmTimeout is how long a claimed job waits for the runner's
+	// two-phase confirmation before it goes back to the queue.
+	ConfirmTimeout time.Duration
+	// TickInterval is how often Run looks for due, silent and unconfirmed
+	// jobs and for new push events.
+	TickInterval time.Duration
+	Now          func() time.Time
+}
+
+// Service creates pipelines and drives their jobs.
+type Service struct {
+	cfg   Config
+	store *store.Store
+	forge *forge.Service
+	log   *slog.Logger
+	wake  chan struct{}
+}
+
+// New returns a Service; zero settings take their defaults.
+func New(cfg Config) *Service {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DefaultTimeout == 0 {
+		cfg.DefaultTimeout = time.Hour
+	}
+	if cfg.SilentTimeout == 0 {
+		cfg.SilentTimeout = 10 * time.Minute
+	}
+	if cfg.ConfirmTimeout == 0 {
+		cfg.ConfirmTimeout = time.Minute
+	}
+	if cfg.TickInterval == 0 {
+		cfg.TickInterval = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, store: cfg.Store, forge: cfg.Forge, log: cfg.Log, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes Run look for new push events now rather than at its next tick.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// notify tells the queue about jobs that became pending.
+func (s *Service) notify(ctx context.Context, jobs []*gantry.Job) {
+	if s.cfg.Notifier == nil || len(jobs) == 0 {
+		return
+	}
+	var queued []store.QueuedJob
+	for _, j := range jobs {
+		if j.Status != gantry.StatusPending {
+			continue
+		}
+		q, err := s.store.QueuedJobByID(ctx, j.ID)
+		if err != nil {
+			continue // already taken, or no longer pending
+		}
+		queued = append(queued, q)
+	}
+	s.cfg.Notifier.Notify(queued...)
+}
+
+// update runs fn and then advance on a pipeline in one transaction, and
+// tells the queue about jobs that became pending. It is the only way
+// statuses change.
+func (s *Service) update(ctx context.Context, pipelineID int64, fn func(st *store.PipelineState) error) error {
+	var queued []*gantry.Job
+	err := s.store.UpdatePipeline(ctx, pipelineID, func(st *store.PipelineState) error {
+		if fn != nil {
+			if err := fn(st); err != nil {
+				return err
+			}
+		}
+		queued = advance(st, s.now())
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.notify(ctx, queued)
+	return nil
+}
+
+// Advance re-evaluates a pipeline (idempotent).
+func (s *Service) Advance(ctx context.Context, pipelineID int64) error {
+	return s.update(ctx, pipelineID, nil)
+}
