@@ -20,12 +20,25 @@ type extender struct {
 	errs  *errs
 }
 
-func resolveExtends(root *node, e *errs) *node {
+func newExtender(root *node, e *errs) *extender {
 	x := &extender{root: root, index: make(map[string]int, len(root.pairs)),
 		done: map[string]*node{}, busy: map[string]bool{}, errs: e}
 	for i, p := range root.pairs {
 		x.index[p.key] = i
 	}
+	return x
+}
+
+// extended returns the top-level job name with extends applied, or nil.
+func (x *extender) extended(name string) *node {
+	if _, ok := x.index[name]; !ok || reservedKeys[name] {
+		return nil
+	}
+	return x.resolve(name, 0)
+}
+
+func resolveExtends(root *node, e *errs) *node {
+	x := newExtender(root, e)
 	var pairs []pair
 	for i, p := range root.pairs {
 		if reservedKeys[p.key] || !p.val.isMap() || !p.val.has("extends") {

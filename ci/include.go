@@ -16,6 +16,8 @@ type location struct {
 	project string // for project (and local files nested in a project file)
 	ref     string
 	path    string // path, template name or URL
+	// component is the $[[ component.* ]] context of a component include.
+	component map[string]string
 }
 
 func (l location) String() string {
@@ -40,7 +42,7 @@ var includeKeys = set("local", "project", "ref", "file", "template", "remote", "
 // resolve interpolates the file's inputs, then replaces its include: with
 // the included files, merged in order, and the file itself merged last.
 func (c *compiler) resolve(doc *document, ic includeCtx, inputs *node, at *node) (*node, error) {
-	body, err := c.interpolate(doc, inputs, at)
+	body, err := c.interpolate(doc, inputs, at, ic.loc.component)
 	if err != nil {
 		return nil, err
 	}
@@ -265,10 +267,14 @@ func (c *compiler) componentLocation(e *node, s string) ([]location, error) {
 	}
 	project, name := rest[:slash], rest[slash+1:]
 	own := project == c.opts.Project.Path && (ref == c.opts.SHA || ref == c.opts.Ref)
+	comp := map[string]string{"name": name, "version": ref, "reference": ref, "sha": ref}
+	if own {
+		comp["sha"] = c.opts.SHA
+	}
 	for _, p := range []string{"templates/" + name + ".yml", "templates/" + name + "/template.yml"} {
-		l := location{kind: "project", project: project, ref: ref, path: p}
+		l := location{kind: "project", project: project, ref: ref, path: p, component: comp}
 		if own {
-			l = location{kind: "local", path: p}
+			l = location{kind: "local", path: p, component: comp}
 		}
 		if _, err := c.read(l); err == nil {
 			return []location{l}, nil
