@@ -66,7 +66,7 @@ func (c *compiler) parseJob(p pair, cfg *config, stages map[string]bool) *jobDef
 		return nil
 	}
 	if bad := unknownKeys(n, jobKeys); bad != "" {
-		c.errs.addf(keyAt, "%s config contains unknown keys: %s", loc, bad)
+		c.errs.addf(firstUnknown(n, jobKeys), "%s config contains unknown keys: %s", loc, bad)
 		return nil
 	}
 	d := &jobDef{name: p.key, at: keyAt}
