@@ -288,6 +288,9 @@ func (c *compiler) componentLocation(e *node, s string) ([]location, error) {
 func (c *compiler) includeFiles(e *node, ic includeCtx, locs []location, inputs *node) ([]*node, error) {
 	out := make([]*node, 0, len(locs))
 	for _, l := range locs {
+		if l.kind == "remote" && !c.remoteAllowed(l.path) {
+			return nil, errorf(e, "Remote file `%s` is not allowed: its host is not in the remote include allowlist (remote includes are off unless the server allows them)", l.path)
+		}
 		if !yamlExt(l.path) && l.kind != "remote" {
 			return nil, errorf(e, "Included file `%s` does not have YAML extension!", l.path)
 		}
