@@ -12,7 +12,7 @@ func mergedYAML(root *node) string {
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(toYAML(root)); err != nil {
+	if err := enc.Encode(toYAML(canonical(root))); err != nil {
 		return ""
 	}
 	_ = enc.Close()
@@ -50,4 +50,59 @@ func toYAML(n *node) *yaml.Node {
 		y.Content = append(y.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p.key}, toYAML(p.val))
 	}
 	return y
+}
+
+// flatKeys are the job keys whose nested lists (built by !reference) GitLab
+// flattens; the merged YAML shows them flat, as GitLab's schema expects.
+var flatKeys = map[string]int{"script": 10, "before_script": 10, "after_script": 10, "rules": 10, "needs": 10}
+
+// canonical returns root with nested script/rules/needs lists flattened
+// and null variable values written as "" (GitLab's meaning of null).
+func canonical(root *node) *node {
+	pairs := make([]pair, len(root.pairs))
+	for i, p := range root.pairs {
+		pairs[i] = p
+		switch {
+		case p.key == "variables":
+			pairs[i].val = canonicalVariables(p.val)
+		case p.key == "default" || !reservedKeys[p.key]:
+			pairs[i].val = canonicalJob(p.val)
+		}
+	}
+	return root.withPairs(pairs)
+}
+
+func canonicalJob(job *node) *node {
+	if !job.isMap() {
+		return job
+	}
+	pairs := make([]pair, len(job.pairs))
+	for i, p := range job.pairs {
+		pairs[i] = p
+		if depth, ok := flatKeys[p.key]; ok && p.val.isSeq() {
+			if items, ok := flattenSeq(p.val, depth); ok {
+				c := *p.val
+				c.items = items
+				pairs[i].val = &c
+			}
+		}
+		if p.key == "variables" {
+			pairs[i].val = canonicalVariables(p.val)
+		}
+	}
+	return job.withPairs(pairs)
+}
+
+func canonicalVariables(vars *node) *node {
+	if !vars.isMap() {
+		return vars
+	}
+	pairs := make([]pair, len(vars.pairs))
+	for i, p := range vars.pairs {
+		pairs[i] = p
+		if p.val.isNull() {
+			pairs[i].val = &node{kind: strNode, pos: p.keyPos}
+		}
+	}
+	return vars.withPairs(pairs)
 }
