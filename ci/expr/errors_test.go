@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestSyntaxErrorPosition(t *testing.T) {
@@ -39,8 +41,8 @@ func TestSyntaxErrorPosition(t *testing.T) {
 				t.Fatalf("Parse error = %v, want a *SyntaxError", err)
 			}
 			want := SyntaxError{Expr: tt.expr, Offset: tt.offset, Msg: tt.msg}
-			if *se != want {
-				t.Errorf("Parse error = %+v\nwant %+v", *se, want)
+			if diff := cmp.Diff(want, *se); diff != "" {
+				t.Errorf("Parse error mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

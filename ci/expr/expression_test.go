@@ -3,10 +3,11 @@ package expr
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestVariables(t *testing.T) {
@@ -26,8 +27,8 @@ func TestVariables(t *testing.T) {
 			t.Fatalf("Parse(%q): %v", tt.expr, err)
 		}
 		got := e.Variables()
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("Variables(%q) = %q, want %q", tt.expr, got, tt.want)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Variables(%q) mismatch (-want +got):\n%s", tt.expr, diff)
 		}
 		if len(got) > 0 {
 			got[0] = "CHANGED" // the caller owns the slice
