@@ -323,18 +323,17 @@ func (c *compiler) includeFiles(e *node, ic includeCtx, locs []location, inputs 
 
 func (c *compiler) loadLocation(e *node, l location) (*document, error) {
 	if d, ok := c.docs[l.String()]; ok {
-		return d, nil
+		return d, c.countSize(e, d.size)
 	}
 	src, err := c.read(l)
 	if err != nil {
 		return nil, errorf(e, "%s", includeReadError(l, err))
 	}
-	c.totalSize += len(src)
 	if len(src) > c.lim.MaxFileSize {
 		return nil, errorf(e, "Included file `%s` is too big: %d bytes, the limit is %d", l.path, len(src), c.lim.MaxFileSize)
 	}
-	if c.totalSize > c.lim.MaxTotalSize {
-		return nil, errorf(e, "Included files are too big: more than %d bytes in total", c.lim.MaxTotalSize)
+	if err := c.countSize(e, len(src)); err != nil {
+		return nil, err
 	}
 	doc, err := c.ld.load(l.path, src)
 	if err != nil {
@@ -344,8 +343,19 @@ func (c *compiler) loadLocation(e *node, l location) (*document, error) {
 		}
 		return nil, errorf(e, "Included file `%s` does not have valid YAML syntax!", l.path)
 	}
+	doc.size = len(src)
 	c.docs[l.String()] = doc
 	return doc, nil
+}
+
+// countSize adds one inclusion to the total size, which GitLab bounds
+// across every included file (repeats count again).
+func (c *compiler) countSize(e *node, n int) error {
+	c.totalSize += n
+	if c.totalSize > c.lim.MaxTotalSize {
+		return errorf(e, "Included files are too big: more than %d bytes in total", c.lim.MaxTotalSize)
+	}
+	return nil
 }
 
 func (c *compiler) read(l location) ([]byte, error) {
