@@ -18,14 +18,15 @@ type compiler struct {
 	ld   *loader
 	errs errs
 
-	pre       *scope // predefined + CI + pipeline variables: include and header scope
-	includes  int
-	totalSize int
-	docs      map[string]*document
-	exprs     map[string]*expr.Expression
-	files     []string
-	filesErr  error
-	filesRead bool
+	pre        *scope // predefined + CI + pipeline variables: include and header scope
+	includes   int
+	totalSize  int
+	docs       map[string]*document
+	exprs      map[string]*expr.Expression
+	files      []string
+	stageOrder []string // for "available stages are" messages
+	filesErr   error
+	filesRead  bool
 }
 
 // Compile turns the main configuration file src into a Plan for the
@@ -94,7 +95,12 @@ func (c *compiler) load(src []byte) (*node, error) {
 	if err := c.ctx.Err(); err != nil {
 		return nil, err
 	}
-	if root, err = resolveReferences(root); err != nil {
+	// !reference is resolved before extends, so that referenced hashes
+	// merge like written ones; a reference to a key a job only gets
+	// through extends looks at that job's extended form.
+	var extErrs errs
+	ext := newExtender(root, &extErrs)
+	if root, err = resolveReferences(root, ext.extended); err != nil {
 		return nil, err
 	}
 	root = resolveExtends(root, &c.errs)

@@ -31,6 +31,7 @@ var workflowKeys = set("rules", "name", "auto_cancel")
 func (c *compiler) parseConfig(root *node) *config {
 	cfg := &config{byName: map[string]*jobDef{}}
 	cfg.stages = c.stages(root)
+	c.stageOrder = cfg.stages
 	if v := root.get("variables"); v != nil {
 		cfg.variables = c.variables("variables", v)
 	}

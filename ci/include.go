@@ -16,6 +16,8 @@ type location struct {
 	project string // for project (and local files nested in a project file)
 	ref     string
 	path    string // path, template name or URL
+	// component is the $[[ component.* ]] context of a component include.
+	component map[string]string
 }
 
 func (l location) String() string {
@@ -40,7 +42,7 @@ var includeKeys = set("local", "project", "ref", "file", "template", "remote", "
 // resolve interpolates the file's inputs, then replaces its include: with
 // the included files, merged in order, and the file itself merged last.
 func (c *compiler) resolve(doc *document, ic includeCtx, inputs *node, at *node) (*node, error) {
-	body, err := c.interpolate(doc, inputs, at)
+	body, err := c.interpolate(doc, inputs, at, ic.loc.component)
 	if err != nil {
 		return nil, err
 	}
@@ -265,10 +267,14 @@ func (c *compiler) componentLocation(e *node, s string) ([]location, error) {
 	}
 	project, name := rest[:slash], rest[slash+1:]
 	own := project == c.opts.Project.Path && (ref == c.opts.SHA || ref == c.opts.Ref)
+	comp := map[string]string{"name": name, "version": ref, "reference": ref, "sha": ref}
+	if own {
+		comp["sha"] = c.opts.SHA
+	}
 	for _, p := range []string{"templates/" + name + ".yml", "templates/" + name + "/template.yml"} {
-		l := location{kind: "project", project: project, ref: ref, path: p}
+		l := location{kind: "project", project: project, ref: ref, path: p, component: comp}
 		if own {
-			l = location{kind: "local", path: p}
+			l = location{kind: "local", path: p, component: comp}
 		}
 		if _, err := c.read(l); err == nil {
 			return []location{l}, nil
@@ -282,6 +288,9 @@ func (c *compiler) componentLocation(e *node, s string) ([]location, error) {
 func (c *compiler) includeFiles(e *node, ic includeCtx, locs []location, inputs *node) ([]*node, error) {
 	out := make([]*node, 0, len(locs))
 	for _, l := range locs {
+		if l.kind == "remote" && !c.remoteAllowed(l.path) {
+			return nil, errorf(e, "Remote file `%s` is not allowed: its host is not in the remote include allowlist (remote includes are off unless the server allows them)", l.path)
+		}
 		if !yamlExt(l.path) && l.kind != "remote" {
 			return nil, errorf(e, "Included file `%s` does not have YAML extension!", l.path)
 		}
@@ -314,18 +323,17 @@ func (c *compiler) includeFiles(e *node, ic includeCtx, locs []location, inputs 
 
 func (c *compiler) loadLocation(e *node, l location) (*document, error) {
 	if d, ok := c.docs[l.String()]; ok {
-		return d, nil
+		return d, c.countSize(e, d.size)
 	}
 	src, err := c.read(l)
 	if err != nil {
 		return nil, errorf(e, "%s", includeReadError(l, err))
 	}
-	c.totalSize += len(src)
 	if len(src) > c.lim.MaxFileSize {
 		return nil, errorf(e, "Included file `%s` is too big: %d bytes, the limit is %d", l.path, len(src), c.lim.MaxFileSize)
 	}
-	if c.totalSize > c.lim.MaxTotalSize {
-		return nil, errorf(e, "Included files are too big: more than %d bytes in total", c.lim.MaxTotalSize)
+	if err := c.countSize(e, len(src)); err != nil {
+		return nil, err
 	}
 	doc, err := c.ld.load(l.path, src)
 	if err != nil {
@@ -335,8 +343,19 @@ func (c *compiler) loadLocation(e *node, l location) (*document, error) {
 		}
 		return nil, errorf(e, "Included file `%s` does not have valid YAML syntax!", l.path)
 	}
+	doc.size = len(src)
 	c.docs[l.String()] = doc
 	return doc, nil
+}
+
+// countSize adds one inclusion to the total size, which GitLab bounds
+// across every included file (repeats count again).
+func (c *compiler) countSize(e *node, n int) error {
+	c.totalSize += n
+	if c.totalSize > c.lim.MaxTotalSize {
+		return errorf(e, "Included files are too big: more than %d bytes in total", c.lim.MaxTotalSize)
+	}
+	return nil
 }
 
 func (c *compiler) read(l location) ([]byte, error) {

@@ -20,7 +20,7 @@ var inputKeys = set("default", "description", "options", "regex", "type", "rules
 // interpolate validates the inputs given to a file against its spec header
 // and replaces every $[[ inputs.x ]] in the body. Without a header the body
 // is returned as is, and giving inputs is an error.
-func (c *compiler) interpolate(doc *document, given *node, at *node) (*node, error) {
+func (c *compiler) interpolate(doc *document, given *node, at *node, comp map[string]string) (*node, error) {
 	if doc.header == nil {
 		if given != nil && !given.isNull() {
 			return nil, errorf(at, "Given inputs not defined in the `spec` section of the included configuration file")
@@ -35,7 +35,7 @@ func (c *compiler) interpolate(doc *document, given *node, at *node) (*node, err
 	if err != nil {
 		return nil, err
 	}
-	ip := interpolator{values: values, sc: c.pre}
+	ip := interpolator{values: values, sc: c.pre, component: comp}
 	body, err := ip.node(doc.body)
 	if err != nil {
 		return nil, err
@@ -152,14 +152,14 @@ func (s inputSpec) check(v, at *node) error {
 		return errorf(at, "`%s` input: provided value is not a %s", s.name, s.typ)
 	}
 	if len(s.options) > 0 {
-		found := false
-		for _, o := range s.options {
-			if o.scalarText() == v.scalarText() && o.kind == v.kind {
-				found = true
-			}
+		values := []*node{v}
+		if v.isSeq() {
+			values = v.items
 		}
-		if !found {
-			return errorf(at, "`%s` input: `%s` cannot be used because it is not in the list of allowed options", s.name, v.scalarText())
+		for _, x := range values {
+			if !s.allowed(x) {
+				return errorf(at, "`%s` input: `%s` cannot be used because it is not in the list of allowed options", s.name, x.scalarText())
+			}
 		}
 	}
 	if s.regex != "" && s.typ == "string" {
@@ -176,8 +176,9 @@ func (s inputSpec) check(v, at *node) error {
 
 // interpolator replaces $[[ inputs.NAME | fn ... ]] blocks.
 type interpolator struct {
-	values map[string]*node
-	sc     *scope
+	values    map[string]*node
+	sc        *scope
+	component map[string]string
 }
 
 func (ip *interpolator) node(n *node) (*node, error) {
@@ -277,6 +278,11 @@ func (ip *interpolator) block(at *node, src string) (*node, error) {
 		return nil, errorf(at, "too many functions in interpolation block")
 	}
 	key := strings.TrimSpace(parts[0])
+	if field, ok := strings.CutPrefix(key, "component."); ok && ip.component != nil {
+		if v, ok := ip.component[field]; ok {
+			return strNodeAt(v, at.pos), nil
+		}
+	}
 	name, ok := strings.CutPrefix(key, "inputs.")
 	v, found := ip.values[name]
 	if !ok || !found {
@@ -339,4 +345,13 @@ func atoiBounded(s string) (int, bool) {
 		}
 	}
 	return n, true
+}
+
+func (s inputSpec) allowed(v *node) bool {
+	for _, o := range s.options {
+		if o.scalarText() == v.scalarText() && o.kind == v.kind {
+			return true
+		}
+	}
+	return false
 }

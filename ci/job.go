@@ -66,7 +66,7 @@ func (c *compiler) parseJob(p pair, cfg *config, stages map[string]bool) *jobDef
 		return nil
 	}
 	if bad := unknownKeys(n, jobKeys); bad != "" {
-		c.errs.addf(keyAt, "%s config contains unknown keys: %s", loc, bad)
+		c.errs.addf(firstUnknown(n, jobKeys), "%s config contains unknown keys: %s", loc, bad)
 		return nil
 	}
 	d := &jobDef{name: p.key, at: keyAt}
@@ -164,7 +164,7 @@ func (c *compiler) jobStage(loc string, n *node, d *jobDef, stages map[string]bo
 	d.job.Stage = "test"
 	if st.isNull() {
 		if !stages["test"] {
-			c.errs.addf(d.at, "%s chosen stage test does not exist; available stages are %s", loc, stageList(stages))
+			c.errs.addf(d.at, "%s chosen stage test does not exist; available stages are %s", loc, c.stageList())
 		}
 		return
 	}
@@ -174,12 +174,12 @@ func (c *compiler) jobStage(loc string, n *node, d *jobDef, stages map[string]bo
 	}
 	d.job.Stage = st.str
 	if !stages[st.str] {
-		c.errs.addf(st, "%s chosen stage %s does not exist; available stages are %s", loc, st.str, stageList(stages))
+		c.errs.addf(st, "%s chosen stage %s does not exist; available stages are %s", loc, st.str, c.stageList())
 	}
 }
 
-func stageList(stages map[string]bool) string {
-	return strings.Join(sortedKeys(stages), ", ")
+func (c *compiler) stageList() string {
+	return strings.Join(c.stageOrder, ", ")
 }
 
 func (c *compiler) jobScripts(loc string, n *node, d *jobDef) {

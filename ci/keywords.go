@@ -178,6 +178,9 @@ func (c *compiler) variables(loc string, v *node) []Variable {
 			if !c.variableHash(loc, p.key, val, &vr) {
 				continue
 			}
+		case val.kind == boolNode:
+			c.errs.addf(val, "%s config should be a hash of key value pairs, value can be a hash (quote %s: YAML reads it as a boolean)", loc, p.key)
+			continue
 		default:
 			c.errs.addf(val, "%s config should be a hash of key value pairs, value can be a hash", loc)
 			continue

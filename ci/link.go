@@ -125,17 +125,20 @@ func (l *linker) dependencies(in *instance, insts []*instance) error {
 		if !ok {
 			return l.fail(in, nil, "%s:dependencies: undefined dependency: %s", loc, dep)
 		}
+		if len(j.Needs) > 0 && !l.inNeeds(j, dep, producers) {
+			return l.fail(in, nil, "%s dependencies the %s should be part of needs", loc, dep)
+		}
 		if l.stageIdx[producers[0].job.Stage] >= l.stageIdx[j.Stage] && !l.inNeeds(j, dep, producers) {
 			return l.fail(in, nil, "%s:dependencies: dependency %s is not defined in prior stages", loc, dep)
-		}
-		if j.Needs != nil && !l.inNeeds(j, dep, producers) {
-			return l.fail(in, nil, "%s dependencies the %s should be part of needs", loc, dep)
 		}
 		for _, p := range producers {
 			if !p.keep {
 				return l.fail(in, nil, "%s:dependencies: job %s is not in the pipeline (its rules or only/except excluded it)", loc, p.job.Name)
 			}
-			j.Dependencies = append(j.Dependencies, p.job.Name)
+			// With needs, artifacts come only from needed jobs.
+			if j.Needs == nil || l.inNeeds(j, p.job.Name, []*instance{p}) {
+				j.Dependencies = append(j.Dependencies, p.job.Name)
+			}
 		}
 	}
 	return nil

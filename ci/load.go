@@ -18,6 +18,7 @@ type document struct {
 	file   string
 	header *node // nil without a header
 	body   *node
+	size   int // bytes of the source
 }
 
 // loader turns YAML bytes into nodes, enforcing the limits that keep

@@ -25,16 +25,17 @@ const maxNeeds = 50
 var needKeys = set("job", "artifacts", "optional", "pipeline", "project", "ref", "parallel")
 
 func (c *compiler) needDefs(loc string, v *node) []needDef {
-	if !v.isSeq() {
+	items, ok := flattenSeq(v, 10)
+	if !ok {
 		c.errs.addf(v, "%s config can only be an array of strings or hashes", loc)
 		return nil
 	}
-	if len(v.items) > maxNeeds {
+	if len(items) > maxNeeds {
 		c.errs.addf(v, "%s config has too many entries (maximum %d)", loc, maxNeeds)
 		return nil
 	}
-	out := make([]needDef, 0, len(v.items))
-	for _, it := range v.items {
+	out := make([]needDef, 0, len(items))
+	for _, it := range items {
 		if d, ok := c.needDef(loc, it); ok {
 			out = append(out, d)
 		}
@@ -220,7 +221,7 @@ func selectInstances(consumer string, own []Variable, need needDef, producer []*
 			}
 		}
 	}
-	if len(names) == 0 {
+	if len(names) == 0 && !need.optional {
 		return nil, fmt.Errorf("%s needs.parallel.matrix selector for %s matched zero permutations", consumer, need.job)
 	}
 	return names, nil

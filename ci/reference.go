@@ -8,13 +8,14 @@ const maxReferenceDepth = 10
 // referencer resolves !reference [job, key, ...] tags against the merged
 // configuration, after includes, so references work across files.
 type referencer struct {
-	root  *node
-	done  map[string]*node
-	chain []string
+	root     *node
+	extended func(job string) *node // the job with extends applied
+	done     map[string]*node
+	chain    []string
 }
 
-func resolveReferences(root *node) (*node, error) {
-	r := &referencer{root: root, done: map[string]*node{}}
+func resolveReferences(root *node, extended func(string) *node) (*node, error) {
+	r := &referencer{root: root, extended: extended, done: map[string]*node{}}
 	return r.walk(root, 0)
 }
 
@@ -90,11 +91,24 @@ func (r *referencer) reference(n *node, depth int) (*node, error) {
 		return nil, errorf(n, "!reference %s: references nest deeper than %d levels", path, maxReferenceDepth)
 	}
 	target := r.root
-	for _, k := range keys {
-		if !target.isMap() || !target.has(k) {
+	for i, k := range keys {
+		if i == 1 && r.extended != nil && !target.has(k) {
+			if x := r.extended(keys[0]); x != nil {
+				target = x
+			}
+		}
+		switch {
+		case target.isMap() && target.has(k):
+			target = target.get(k)
+		case target.isSeq() && n.items[i].kind == intNode:
+			idx, ok := n.items[i].intValue()
+			if !ok || idx < 0 || idx >= len(target.items) {
+				return nil, errorf(n, "!reference %s could not be found", path)
+			}
+			target = target.items[idx]
+		default:
 			return nil, errorf(n, "!reference %s could not be found", path)
 		}
-		target = target.get(k)
 	}
 	r.chain = append(r.chain, path)
 	v, err := r.walk(target, depth+1)

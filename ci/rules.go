@@ -286,3 +286,14 @@ func unknownKeys(n *node, allowed map[string]bool) string {
 	}
 	return strings.Join(bad, ", ")
 }
+
+// firstUnknown returns a node at the first key of n outside allowed, so
+// that "unknown keys" errors point at the typo.
+func firstUnknown(n *node, allowed map[string]bool) *node {
+	for _, p := range n.pairs {
+		if !allowed[p.key] {
+			return &node{kind: strNode, str: p.key, pos: p.keyPos}
+		}
+	}
+	return n
+}

@@ -72,6 +72,7 @@ func parse(src string, toks []token) (*node, error) {
 		switch t.kind {
 		case tokParenOpen:
 			return nil, &SyntaxError{Expr: src, Offset: t.pos, Msg: `unmatched parenthesis "("`}
+		case tokParenClose: // toRPN drops every ")"
 		case tokVariable, tokString, tokPattern, tokNull, tokBool:
 			n, err := leaf(src, t)
 			if err != nil {
@@ -92,9 +93,25 @@ func parse(src string, toks []token) (*node, error) {
 	case len(stack) == 0:
 		return nil, &SyntaxError{Expr: src, Offset: 0, Msg: "nothing to evaluate"}
 	case len(stack) > 1:
-		return nil, &SyntaxError{Expr: src, Offset: stack[1].start, Msg: "value without an operator"}
+		return nil, &SyntaxError{Expr: src, Offset: danglingValue(toks, stack[1].start), Msg: "value without an operator"}
 	}
 	return stack[0], nil
+}
+
+// danglingValue points an error for leftover values at the first value that
+// directly follows another one, where an infix reader would want an operator.
+func danglingValue(toks []token, fallback int) int {
+	for i := 1; i < len(toks); i++ {
+		prev, cur := toks[i-1].kind, toks[i].kind
+		if (isValue(prev) || prev == tokParenClose) && (isValue(cur) || cur == tokParenOpen) {
+			return toks[i].pos
+		}
+	}
+	return fallback
+}
+
+func isValue(k tokenKind) bool {
+	return k == tokVariable || k == tokString || k == tokPattern || k == tokNull || k == tokBool
 }
 
 // toRPN is the shunting-yard pass, including GitLab's handling of

@@ -2,7 +2,9 @@ package expr
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -23,6 +25,13 @@ var rubySyntax = regexp.MustCompile(`(?m)^/(.*)/([ismU]*)$`)
 
 var errNotPattern = errors.New("not of the form /pattern/flags")
 
+// maxInstructions mirrors RE2's default memory budget (8 MiB, two thirds of
+// it for the program, 4 bytes per instruction of 8): GitLab cannot compile a
+// larger pattern, and Go's regexp, which has no DFA, would match it slowly.
+// Go counts instructions a little differently from RE2, so the limit is
+// close to GitLab's, not exact.
+const maxInstructions = (8 << 20 * 2 / 3) / 4 / 8
+
 // compilePattern turns s (a pattern token, or a string that may read as one)
 // into a pattern the way GitLab's Lexeme::Pattern does: `\/` becomes `/`,
 // the result must read /re/flags, and the flags become an RE2 (?flags)
@@ -41,6 +50,9 @@ func compilePattern(s string) (*pattern, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := instructions(src); n > maxInstructions {
+		return nil, fmt.Errorf("pattern too large: %d instructions, RE2 allows about %d", n, maxInstructions)
+	}
 	return &pattern{re: re, source: src, text: s}, nil
 }
 
@@ -52,4 +64,17 @@ func stringPattern(s string) *pattern {
 		return nil
 	}
 	return p
+}
+
+// instructions is the size of src's compiled program; src has compiled.
+func instructions(src string) int {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
 }
