@@ -8,3 +8,7 @@ package gantry
 // Version is the product version reported by the API and the runner.
 // Release builds override it with -ldflags "-X github.com/gantry-ci/gantry.Version=…".
 var Version = "0.1.0-dev"
+
+// GitLabVersion is the GitLab version Gantry's API and CI variables answer
+// to; clients use it to decide which features they may call.
+const GitLabVersion = "18.6.0"

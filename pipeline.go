@@ -36,7 +36,7 @@ func (s Status) Executing() bool { return s == StatusRunning || s == StatusCance
 // Cancelable reports whether a job or pipeline in status s can be canceled.
 func (s Status) Cancelable() bool {
 	switch s {
-	case StatusCreated, StatusWaitingForResource, StatusPreparing, StatusPending, StatusRunning, StatusManual, StatusScheduled:
+	case StatusCreated, StatusWaitingForResource, StatusPreparing, StatusPending, StatusRunning, StatusScheduled:
 		return true
 	}
 	return false
@@ -105,6 +105,8 @@ type Job struct {
 	ExitCode      int
 	Coverage      *float64
 	TimeoutSecs   int
+	// GracefulCancel: the runner holding the job can cancel it gracefully.
+	GracefulCancel bool
 	// StartIn delays a when:delayed job after its prerequisites finish.
 	StartIn     time.Duration
 	Protected   bool
@@ -115,6 +117,8 @@ type Job struct {
 	ScheduledAt time.Time // when a delayed job starts
 	UpdatedAt   time.Time
 	ErasedAt    time.Time
+	// LastContactAt is when the job's runner was last heard from.
+	LastContactAt time.Time
 }
 
 // RunnerType is a runner's scope.

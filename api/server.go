@@ -16,10 +16,6 @@ import (
 	"github.com/gantry-ci/gantry/forge"
 )
 
-// GitLabVersion is the GitLab version Gantry's API answers to; clients use
-// it to decide which features they may call.
-const GitLabVersion = "18.6.0"
-
 // Server holds the API's dependencies. Register its routes on a mux.
 type Server struct {
 	Forge       *forge.Service
@@ -130,7 +126,7 @@ func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	v := map[string]any{
-		"version": GitLabVersion, "revision": "gantry", "enterprise": false,
+		"version": gantry.GitLabVersion, "revision": "gantry", "enterprise": false,
 		"kas":            map[string]any{"enabled": false, "externalUrl": nil, "version": nil},
 		"gantry_version": gantry.Version,
 	}

@@ -121,20 +121,47 @@ func (s *Service) notify(ctx context.Context, jobs []*gantry.Job) {
 // statuses change.
 func (s *Service) update(ctx context.Context, pipelineID int64, fn func(st *store.PipelineState) error) error {
 	var queued []*gantry.Job
+	released := map[string]bool{}
+	var projectID int64
 	err := s.store.UpdatePipeline(ctx, pipelineID, func(st *store.PipelineState) error {
+		held := map[int64]bool{}
+		for _, j := range st.Jobs {
+			held[j.ID] = j.ResourceGroup != "" && (j.Status == gantry.StatusPending || j.Status.Executing())
+		}
 		if fn != nil {
 			if err := fn(st); err != nil {
 				return err
 			}
 		}
 		queued = advance(st, s.now())
+		for _, j := range st.Jobs {
+			if held[j.ID] && j.Status.Completed() {
+				released[j.ResourceGroup] = true
+			}
+		}
+		projectID = st.Pipeline.ProjectID
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	s.notify(ctx, queued)
+	for group := range released {
+		s.wakeWaiting(ctx, projectID, group)
+	}
 	return nil
+}
+
+// wakeWaiting advances the pipeline of the oldest job waiting for a
+// resource group that was just released.
+func (s *Service) wakeWaiting(ctx context.Context, projectID int64, group string) {
+	waiting, err := s.store.JobsWaitingForResource(ctx, projectID, group)
+	if err != nil || len(waiting) == 0 {
+		return
+	}
+	if err := s.Advance(ctx, waiting[0].PipelineID); err != nil {
+		s.log.Warn("advance pipeline waiting for resource", "pipeline", waiting[0].PipelineID, "err", err)
+	}
 }
 
 // Advance re-evaluates a pipeline (idempotent).

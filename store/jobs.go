@@ -13,8 +13,8 @@ import (
 
 const jobColumns = `j.id, j.pipeline_id, j.project_id, j.name, j.stage, j.stage_index, j.status, j.when_, j.allow_failure,
 	j.needs, j.tags, j.resource_group, j.interruptible, j.spec, j.retried, j.attempt, COALESCE(j.runner_id, 0), j.user_id,
-	j.failure_reason, j.exit_code, j.coverage, j.timeout_secs, j.start_in_secs, j.protected, j.created_at, j.queued_at, j.started_at,
-	j.finished_at, j.scheduled_at, j.updated_at, j.erased_at`
+	j.failure_reason, j.exit_code, j.coverage, j.timeout_secs, j.start_in_secs, j.graceful_cancel, j.protected, j.created_at, j.queued_at, j.started_at,
+	j.finished_at, j.scheduled_at, j.updated_at, j.erased_at, j.last_contact_at`
 
 func scanJob(row interface{ Scan(...any) error }) (gantry.Job, error) {
 	var j gantry.Job
@@ -22,11 +22,11 @@ func scanJob(row interface{ Scan(...any) error }) (gantry.Job, error) {
 	var needs sql.NullString
 	var tags, spec string
 	var coverage sql.NullFloat64
-	var created, queued, started, finished, scheduled, updated, erased, startIn int64
+	var created, queued, started, finished, scheduled, updated, erased, startIn, contact int64
 	err := row.Scan(&j.ID, &j.PipelineID, &j.ProjectID, &j.Name, &j.Stage, &j.StageIndex, &status, &j.When, &j.AllowFailure,
 		&needs, &tags, &j.ResourceGroup, &j.Interruptible, &spec, &j.Retried, &j.Attempt, &j.RunnerID, &j.UserID,
-		&j.FailureReason, &j.ExitCode, &coverage, &j.TimeoutSecs, &startIn, &j.Protected, &created, &queued, &started,
-		&finished, &scheduled, &updated, &erased)
+		&j.FailureReason, &j.ExitCode, &coverage, &j.TimeoutSecs, &startIn, &j.GracefulCancel, &j.Protected, &created, &queued, &started,
+		&finished, &scheduled, &updated, &erased, &contact)
 	if err != nil {
 		return gantry.Job{}, err
 	}
@@ -46,6 +46,7 @@ func scanJob(row interface{ Scan(...any) error }) (gantry.Job, error) {
 	}
 	j.CreatedAt, j.QueuedAt, j.StartedAt, j.FinishedAt = fromMicros(created), fromMicros(queued), fromMicros(started), fromMicros(finished)
 	j.ScheduledAt, j.UpdatedAt, j.ErasedAt = fromMicros(scheduled), fromMicros(updated), fromMicros(erased)
+	j.LastContactAt = fromMicros(contact)
 	return j, nil
 }
 
@@ -254,7 +255,7 @@ func (s *Store) queued(ctx context.Context, cond string, args ...any) ([]QueuedJ
 // token's hash and the start, and moves the job to running (or leaves it
 // pending until the runner confirms, for runners with two-phase commit).
 // A job another runner took first is gantry.ErrConflict.
-func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tokenHash string, confirmLater bool) (gantry.Job, error) {
+func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tokenHash string, confirmLater, graceful bool) (gantry.Job, error) {
 	var j gantry.Job
 	err := s.inWrite(ctx, func(t *tx) error {
 		status := gantry.StatusRunning
@@ -262,16 +263,23 @@ func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tok
 			status = gantry.StatusPending
 		}
 		res, err := t.exec(ctx, `UPDATE jobs SET runner_id = ?, runner_manager_id = ?, token_hash = ?, status = ?, started_at = ?,
-			last_contact_at = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND runner_id IS NULL`,
-			runnerID, nullID(managerID), tokenHash, string(status), micros(t.now), micros(t.now), micros(t.now), jobID)
+			last_contact_at = ?, updated_at = ?, graceful_cancel = ? WHERE id = ? AND status = 'pending' AND runner_id IS NULL`,
+			runnerID, nullID(managerID), tokenHash, string(status), micros(t.now), micros(t.now), micros(t.now), graceful, jobID)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("job %d was taken: %w", jobID, gantry.ErrConflict)
 		}
-		j, err = scanJob(t.queryRow(ctx, "SELECT "+jobColumns+" FROM jobs j WHERE j.id = ?", jobID))
-		return err
+		if j, err = scanJob(t.queryRow(ctx, "SELECT "+jobColumns+" FROM jobs j WHERE j.id = ?", jobID)); err != nil {
+			return err
+		}
+		if confirmLater {
+			return nil
+		}
+		// A pipeline with a running job is running, whatever else it
+		// holds (GitLab's composite status), so no full advance is needed.
+		return t.markPipelineRunning(ctx, j.PipelineID)
 	})
 	if err != nil {
 		return gantry.Job{}, fmt.Errorf("claim job %d: %w", jobID, err)
@@ -348,4 +356,11 @@ func (s *Store) SetJobDotenv(ctx context.Context, jobID int64, vars []gantry.Pip
 	return s.inWrite(ctx, func(t *tx) error {
 		return t.update(ctx, "UPDATE jobs SET dotenv = ? WHERE id = ?", string(b), jobID)
 	})
+}
+
+func (t *tx) markPipelineRunning(ctx context.Context, pipelineID int64) error {
+	_, err := t.exec(ctx, `UPDATE pipelines SET status = 'running', updated_at = ?,
+		started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END, finished_at = 0 WHERE id = ?`,
+		micros(t.now), micros(t.now), pipelineID)
+	return err
 }

@@ -55,6 +55,8 @@ CREATE TABLE jobs (
 	timeout_secs    INTEGER NOT NULL DEFAULT 0,
 	start_in_secs   INTEGER NOT NULL DEFAULT 0,
 	protected       INTEGER NOT NULL DEFAULT 0,
+	-- the runner said it can cancel gracefully (run after_script, upload)
+	graceful_cancel INTEGER NOT NULL DEFAULT 0,
 	dotenv          TEXT    NOT NULL DEFAULT '[]', -- variables from a dotenv report
 	trace_crc       TEXT    NOT NULL DEFAULT '',
 	created_at      INTEGER NOT NULL,

@@ -1,0 +1,209 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/ci"
+	"github.com/gantry-ci/gantry/git"
+)
+
+// ConfigPath is where a project's CI configuration lives.
+const ConfigPath = ".gitlab-ci.yml"
+
+// Errors Create returns when no pipeline is made.
+var (
+	// ErrNoConfig: the commit has no .gitlab-ci.yml.
+	ErrNoConfig = fmt.Errorf("%w: missing CI config file", gantry.ErrInvalid)
+	// ErrFiltered: workflow:rules or job rules left nothing to run.
+	ErrFiltered = errors.New("pipeline filtered out")
+)
+
+// CreateRequest says which pipeline to create.
+type CreateRequest struct {
+	Project   gantry.Project
+	Ref       string // branch or tag name
+	SHA       string // "" resolves Ref
+	BeforeSHA string // for pushes; "" or zeros for new refs
+	Source    string // push, web, api, trigger, schedule, …
+	User      gantry.User
+	Variables []gantry.PipelineVariable
+	// RefUpdateID ties a push pipeline to its event (0 otherwise).
+	RefUpdateID int64
+}
+
+// Create compiles the project's configuration at the commit and stores the
+// pipeline. A configuration error still creates a pipeline, failed with the
+// error, as GitLab does; a missing configuration is ErrNoConfig and
+// filtering by rules is ErrFiltered (wrapping GitLab's message).
+func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipeline, error) {
+	repo := s.forge.Repos().Repo(req.Project.ID)
+	tag, sha, err := resolveRef(ctx, repo, req.Ref, req.SHA)
+	if err != nil {
+		return gantry.Pipeline{}, err
+	}
+	src, err := repo.ReadFile(ctx, sha, ConfigPath, 4<<20)
+	if errors.Is(err, gantry.ErrNotFound) {
+		return gantry.Pipeline{}, ErrNoConfig
+	} else if err != nil {
+		return gantry.Pipeline{}, err
+	}
+	p := gantry.Pipeline{ProjectID: req.Project.ID, Ref: req.Ref, Tag: tag, SHA: sha, BeforeSHA: req.BeforeSHA,
+		Source: req.Source, UserID: req.User.ID, Variables: req.Variables, Status: gantry.StatusCreated}
+	if p.BeforeSHA == "" {
+		p.BeforeSHA = gantry.ZeroSHA
+	}
+	if s.cfg.Variables != nil {
+		if p.Protected, err = s.cfg.Variables.RefProtected(ctx, req.Project.ID, req.Ref, tag); err != nil {
+			return gantry.Pipeline{}, err
+		}
+	}
+	opts, err := s.compileOptions(ctx, req, &p, repo)
+	if err != nil {
+		return gantry.Pipeline{}, err
+	}
+	plan, cerr := ci.Compile(ctx, src.Content, opts)
+	var jobs []*gantry.Job
+	switch {
+	case cerr != nil:
+		p.Status, p.YAMLErrors, p.FailureReason, p.FinishedAt = gantry.StatusFailed, cerr.Error(), "config_error", s.now()
+	case plan.Filtered != "":
+		return gantry.Pipeline{}, fmt.Errorf("%w: %s", ErrFiltered, plan.Filtered)
+	default:
+		p.Name = plan.Workflow.Name
+		if jobs, err = s.jobsFromPlan(plan, &p, req.User.ID); err != nil {
+			return gantry.Pipeline{}, err
+		}
+	}
+	if err := s.store.CreatePipeline(ctx, &p, jobs, req.RefUpdateID); err != nil {
+		return gantry.Pipeline{}, err
+	}
+	if err := repo.UpdateRef(ctx, pipelineRef(p.ID), sha); err != nil {
+		return gantry.Pipeline{}, fmt.Errorf("keep %s: %w", pipelineRef(p.ID), err)
+	}
+	s.log.Info("pipeline created", "project", req.Project.ID, "pipeline", p.ID, "ref", p.Ref, "source", p.Source, "status", p.Status)
+	if cerr == nil {
+		s.cancelRedundant(ctx, p)
+		if err := s.Advance(ctx, p.ID); err != nil {
+			return gantry.Pipeline{}, err
+		}
+	}
+	return s.store.Pipeline(ctx, p.ID)
+}
+
+func pipelineRef(id int64) string { return "refs/pipelines/" + strconv.FormatInt(id, 10) }
+
+// resolveRef finds whether ref is a tag or a branch and, without sha, the
+// commit it points at.
+func resolveRef(ctx context.Context, repo git.Repo, ref, sha string) (bool, string, error) {
+	refs, err := repo.Refs(ctx, "refs/heads/"+ref, "refs/tags/"+ref)
+	if err != nil {
+		return false, "", err
+	}
+	_, isBranch := refs["refs/heads/"+ref]
+	_, isTag := refs["refs/tags/"+ref]
+	if !isBranch && !isTag {
+		return false, "", fmt.Errorf("%w: reference not found: %s", gantry.ErrInvalid, ref)
+	}
+	full := "refs/heads/" + ref
+	if !isBranch {
+		full = "refs/tags/" + ref
+	}
+	if sha == "" {
+		if sha, err = repo.ResolveCommit(ctx, full); err != nil {
+			return false, "", err
+		}
+	}
+	return !isBranch, sha, nil
+}
+
+func (s *Service) compileOptions(ctx context.Context, req CreateRequest, p *gantry.Pipeline, repo git.Repo) (ci.Options, error) {
+	proj := req.Project
+	opts := ci.Options{
+		ConfigPath: ConfigPath,
+		Project: ci.Project{ID: proj.ID, Path: proj.FullPath(), Title: proj.Name, Visibility: string(proj.Visibility),
+			RepositoryURL: s.url("/" + proj.FullPath() + ".git")},
+		ServerURL: strings.TrimSuffix(s.cfg.ExternalURL.String(), "/"), ServerVersion: gantry.GitLabVersion,
+		Ref: p.Ref, Tag: p.Tag, SHA: p.SHA, BeforeSHA: p.BeforeSHA, Source: p.Source,
+		DefaultBranch: proj.DefaultBranch, Protected: p.Protected,
+		User:              ci.User{ID: req.User.ID, Login: req.User.Username, Name: req.User.Name, Email: req.User.Email},
+		PipelineCreatedAt: s.now(),
+		Includer:          &repoIncluder{repo: repo, sha: p.SHA, forge: s.forge, user: req.User},
+	}
+	if commits, err := repo.Commits(ctx, p.SHA); err == nil && len(commits) == 1 {
+		c := commits[0]
+		opts.CommitMessage, opts.CommitTimestamp = c.Message, c.AuthoredAt
+		opts.CommitAuthor = c.AuthorName + " <" + c.AuthorEmail + ">"
+	}
+	if p.Source == "push" && p.BeforeSHA != gantry.ZeroSHA && !p.Tag {
+		paths, err := repo.ChangedPaths(ctx, p.BeforeSHA, p.SHA)
+		if err == nil {
+			opts.ChangedPaths = orEmptyStrings(paths)
+		}
+	}
+	if s.cfg.Variables != nil {
+		vars, err := s.cfg.Variables.CIVariables(ctx, proj, p.Protected)
+		if err != nil {
+			return ci.Options{}, err
+		}
+		for _, v := range vars {
+			opts.CIVariables = append(opts.CIVariables, ci.Variable{Key: v.Key, Value: v.Value, Raw: v.Raw})
+		}
+	}
+	for _, v := range p.Variables {
+		opts.PipelineVariables = append(opts.PipelineVariables, ci.Variable{Key: v.Key, Value: v.Value})
+	}
+	return opts, nil
+}
+
+func orEmptyStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (s *Service) url(path string) string {
+	return strings.TrimSuffix(s.cfg.ExternalURL.String(), "/") + path
+}
+
+// jobsFromPlan turns compiled jobs into stored jobs (status created).
+func (s *Service) jobsFromPlan(plan *ci.Plan, p *gantry.Pipeline, userID int64) ([]*gantry.Job, error) {
+	jobs := make([]*gantry.Job, 0, len(plan.Jobs))
+	for _, cj := range plan.Jobs {
+		spec, err := json.Marshal(cj)
+		if err != nil {
+			return nil, fmt.Errorf("encode job %s: %w", cj.Name, err)
+		}
+		j := &gantry.Job{Name: cj.Name, Stage: cj.Stage, StageIndex: cj.StageIndex, Status: gantry.StatusCreated,
+			When: cj.When, AllowFailure: cj.AllowFailure || len(cj.AllowFailureExitCodes) > 0, Tags: cj.Tags,
+			ResourceGroup: cj.ResourceGroup, Interruptible: cj.Interruptible != nil && *cj.Interruptible,
+			Spec: spec, UserID: userID, Protected: p.Protected, TimeoutSecs: int(s.cfg.DefaultTimeout / time.Second)}
+		if cj.Needs != nil {
+			j.Needs = []string{}
+			for _, n := range cj.Needs {
+				if n.Pipeline == "" && n.Project == "" {
+					j.Needs = append(j.Needs, n.Job)
+				}
+			}
+		}
+		if cj.Timeout != "" {
+			if d, err := gantry.ParseDuration(cj.Timeout); err == nil && d > 0 {
+				j.TimeoutSecs = int(d / time.Second)
+			}
+		}
+		if cj.StartIn != "" {
+			if d, err := gantry.ParseDuration(cj.StartIn); err == nil {
+				j.StartIn = d
+			}
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
