@@ -1,0 +1,195 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/store"
+)
+
+// ErrNoJob means no job for the runner now (or within the wait).
+var ErrNoJob = errors.New("no job")
+
+// Store is what the queue reads.
+type Store interface {
+	QueuedJobs(ctx context.Context, after int64, limit int) ([]store.QueuedJob, error)
+	QueuedJobByID(ctx context.Context, id int64) (store.QueuedJob, error)
+}
+
+// ClaimFunc takes one job for the runner, atomically; a job someone else
+// took first is gantry.ErrConflict.
+type ClaimFunc func(ctx context.Context, jobID int64) (gantry.Job, error)
+
+// scanLimit bounds how many pending jobs one request looks at, so that a
+// backlog no runner can take does not make every poll expensive.
+const scanLimit = 1000
+
+// Queue hands pending jobs to runners. It is safe for concurrent use.
+type Queue struct {
+	store Store
+
+	mu      sync.Mutex
+	version uint64
+	waiters []*waiter // oldest first: the longest-waiting runner is served first
+}
+
+type waiter struct {
+	runner gantry.Runner
+	ch     chan int64 // receives one job id
+}
+
+// New returns a Queue over a store.
+func New(s Store) *Queue { return &Queue{store: s, version: uint64(time.Now().UnixNano())} }
+
+// Version is the queue's current version as the opaque
+// X-GitLab-Last-Update value runners send back.
+func (q *Queue) Version() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return strconv.FormatUint(q.version, 16)
+}
+
+// Waiting returns how many requests are held in a long poll.
+func (q *Queue) Waiting() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.waiters)
+}
+
+// Next finds a job for runner r and claims it. When there is none and the
+// runner's lastUpdate equals the current version (it has seen the queue
+// as it is), Next holds the request up to wait for a matching job to
+// become pending. It returns ErrNoJob with the version to report.
+func (q *Queue) Next(ctx context.Context, r gantry.Runner, lastUpdate string, wait time.Duration, claim ClaimFunc) (gantry.Job, string, error) {
+	q.mu.Lock()
+	v := q.version
+	q.mu.Unlock()
+	if lastUpdate != strconv.FormatUint(v, 16) {
+		// The runner has not seen the queue as it is: scan, and answer
+		// now either way (it then polls again with the new version).
+		j, err := q.scan(ctx, r, claim)
+		return j, q.Version(), err
+	}
+	if wait <= 0 {
+		return gantry.Job{}, q.Version(), ErrNoJob
+	}
+	return q.hold(ctx, r, v, wait, claim)
+}
+
+// scan claims the oldest pending job r may run.
+func (q *Queue) scan(ctx context.Context, r gantry.Runner, claim ClaimFunc) (gantry.Job, error) {
+	var after int64
+	for seen := 0; seen < scanLimit; {
+		jobs, err := q.store.QueuedJobs(ctx, after, 100)
+		if err != nil {
+			return gantry.Job{}, fmt.Errorf("list pending jobs: %w", err)
+		}
+		for _, qj := range jobs {
+			after = qj.ID
+			if !Matches(r, qj) {
+				continue
+			}
+			switch j, err := claim(ctx, qj.ID); {
+			case errors.Is(err, gantry.ErrConflict):
+				continue // another runner won this one
+			case err != nil:
+				return gantry.Job{}, fmt.Errorf("claim job %d: %w", qj.ID, err)
+			default:
+				return j, nil
+			}
+		}
+		if len(jobs) < 100 {
+			break
+		}
+		seen += len(jobs)
+	}
+	return gantry.Job{}, ErrNoJob
+}
+
+// hold waits for Notify to hand this runner a job, until the wait ends.
+// v is the version the caller last saw: if it moved before the waiter is
+// registered, a job may have been missed, so hold scans first.
+func (q *Queue) hold(ctx context.Context, r gantry.Runner, v uint64, wait time.Duration, claim ClaimFunc) (gantry.Job, string, error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		w := &waiter{runner: r, ch: make(chan int64, 1)}
+		q.mu.Lock()
+		missed := q.version != v
+		if !missed {
+			q.waiters = append(q.waiters, w)
+		}
+		v = q.version
+		q.mu.Unlock()
+		if missed {
+			if j, err := q.scan(ctx, r, claim); !errors.Is(err, ErrNoJob) {
+				return j, q.Version(), err
+			}
+			continue
+		}
+		select {
+		case id := <-w.ch:
+			j, err := claim(ctx, id)
+			if err == nil {
+				return j, q.Version(), nil
+			}
+			if !errors.Is(err, gantry.ErrConflict) {
+				return gantry.Job{}, q.Version(), err
+			}
+			// Taken meanwhile by a runner that polled: wait on.
+		case <-timer.C:
+			q.forget(w)
+			return gantry.Job{}, q.Version(), ErrNoJob
+		case <-ctx.Done():
+			q.forget(w)
+			return gantry.Job{}, q.Version(), ctx.Err()
+		}
+	}
+}
+
+// forget removes a waiter that stops waiting; a job handed to it in the
+// meantime goes to the next runner that can take it.
+func (q *Queue) forget(w *waiter) {
+	q.mu.Lock()
+	for i, o := range q.waiters {
+		if o == w {
+			q.waiters = append(q.waiters[:i], q.waiters[i+1:]...)
+			break
+		}
+	}
+	q.mu.Unlock()
+	select {
+	case id := <-w.ch:
+		q.handOff(id)
+	default:
+	}
+}
+
+func (q *Queue) handOff(id int64) {
+	if qj, err := q.store.QueuedJobByID(context.Background(), id); err == nil {
+		q.Notify(qj)
+	}
+}
+
+// Notify tells the queue that jobs became pending: the version moves (so
+// polling runners scan again) and each job is handed to the
+// longest-waiting runner that may run it.
+func (q *Queue) Notify(jobs ...store.QueuedJob) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.version++
+	for _, j := range jobs {
+		for i, w := range q.waiters {
+			if Matches(w.runner, j) {
+				w.ch <- j.ID
+				q.waiters = append(q.waiters[:i], q.waiters[i+1:]...)
+				break
+			}
+		}
+	}
+}
