@@ -17,13 +17,23 @@ type Actor struct {
 	Scopes []gantry.Scope
 	// TokenID is the personal access token used, if any.
 	TokenID int64
+	// Job is set for a job token (CI_JOB_TOKEN): the actor is the job's
+	// user, but only for the job's own project (and public ones).
+	Job *JobScope
+}
+
+// JobScope is what a job token may reach.
+type JobScope struct {
+	JobID     int64
+	ProjectID int64
 }
 
 // Anonymous reports whether no user is signed in.
-func (a Actor) Anonymous() bool { return a.User.ID == 0 }
+func (a Actor) Anonymous() bool { return a.User.ID == 0 && a.Job == nil }
 
-// Admin reports whether the actor is an instance administrator.
-func (a Actor) Admin() bool { return a.User.ID != 0 && a.User.Admin }
+// Admin reports whether the actor is an instance administrator. A job
+// token never is, whoever started the job.
+func (a Actor) Admin() bool { return a.User.ID != 0 && a.User.Admin && a.Job == nil }
 
 // HasScope reports whether the actor's credentials carry one of scopes.
 // Password logins carry every scope.

@@ -101,6 +101,9 @@ func (s *Service) Project(ctx context.Context, actor auth.Actor, idOrPath string
 }
 
 func (s *Service) checkProject(ctx context.Context, actor auth.Actor, p gantry.Project, action auth.Action) (ProjectAccess, error) {
+	if actor.Job != nil {
+		return s.checkJobProject(ctx, actor, p, action)
+	}
 	level, err := s.store.AccessLevel(ctx, max(actor.User.ID, 0), store.ProjectSource(p.ID))
 	if err != nil {
 		return ProjectAccess{}, err
@@ -110,6 +113,22 @@ func (s *Service) checkProject(ctx context.Context, actor auth.Actor, p gantry.P
 	}
 	if !auth.Can(actor, action, p.Visibility, level) {
 		return ProjectAccess{}, fmt.Errorf("%s project %s: %w", action, p.FullPath(), gantry.ErrForbidden)
+	}
+	return ProjectAccess{Project: p, Level: level}, nil
+}
+
+// checkJobProject applies a job token's limits: read access to its own
+// project (and to public ones, as anyone has), nothing more.
+func (s *Service) checkJobProject(ctx context.Context, actor auth.Actor, p gantry.Project, action auth.Action) (ProjectAccess, error) {
+	if p.ID != actor.Job.ProjectID && p.Visibility != gantry.Public {
+		return ProjectAccess{}, fmt.Errorf("project %s: %w", p.FullPath(), gantry.ErrNotFound)
+	}
+	if action != auth.ReadProject && action != auth.ReadCode {
+		return ProjectAccess{}, fmt.Errorf("%s project %s with a job token: %w", action, p.FullPath(), gantry.ErrForbidden)
+	}
+	level := gantry.Reporter
+	if p.ID != actor.Job.ProjectID {
+		level = gantry.NoAccess
 	}
 	return ProjectAccess{Project: p, Level: level}, nil
 }

@@ -25,7 +25,13 @@ var _ smarthttp.Authorizer = (*Service)(nil)
 // actor's namespace ("push to create", as GitLab does).
 func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials, path string, push bool) (smarthttp.Repository, error) {
 	var actor auth.Actor
-	if creds.Present {
+	if creds.Present && creds.Username == "gitlab-ci-token" {
+		a, _, err := s.JobTokenActor(ctx, creds.Password)
+		if err != nil {
+			return smarthttp.Repository{}, err
+		}
+		actor = a
+	} else if creds.Present {
 		a, err := s.auth.Basic(ctx, creds.Username, creds.Password)
 		if err != nil {
 			return smarthttp.Repository{}, err
@@ -37,7 +43,7 @@ func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials,
 		action = auth.PushCode
 	}
 	p, err := s.store.ProjectByPath(ctx, path)
-	if isNotFound(err) && push && !actor.Anonymous() {
+	if isNotFound(err) && push && !actor.Anonymous() && actor.Job == nil {
 		p, err = s.pushToCreate(ctx, actor, path)
 	}
 	if err != nil {
@@ -66,6 +72,9 @@ func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials,
 }
 
 func gitScopeOK(a auth.Actor, push bool) bool {
+	if a.Job != nil {
+		return !push // job tokens clone and fetch; pushing is not allowed
+	}
 	if push {
 		return a.HasScope(gantry.ScopeWriteRepository, gantry.ScopeAPI)
 	}
