@@ -258,12 +258,13 @@ func (c *converter) mapping(y *yaml.Node, depth int) (*node, int, error) {
 		}
 		size += s
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			before := len(n.pairs)
 			if n.pairs, err = c.merge(n.pairs, val, v); err != nil {
 				return nil, 0, err
 			}
-			if index != nil {
-				for j, p := range n.pairs {
-					index[p.key] = j
+			if index != nil { // merged keys replace in place or append
+				for j := before; j < len(n.pairs); j++ {
+					index[n.pairs[j].key] = j
 				}
 			}
 			continue
