@@ -71,6 +71,7 @@ func (c *compiler) reports(loc string, r *node, a *Artifacts) {
 			continue
 		}
 		if p.val.isNull() {
+			c.errs.addf(r.keyNode(p.key), "%s %s config should be a string or an array of strings", loc, p.key)
 			continue
 		}
 		if a.Reports == nil {
@@ -162,7 +163,11 @@ func (c *compiler) cacheKey(loc string, k *node, x *Cache) {
 		if files.isNull() {
 			files = k.get("files_commits")
 		}
-		x.KeyFiles = c.strList(loc+":files", orNull(files, k))
+		if !files.isSeq() {
+			c.errs.addf(orNull(files, k), "%s:files config should be an array of strings", loc)
+			return
+		}
+		x.KeyFiles = c.strList(loc+":files", files)
 		if len(x.KeyFiles) == 0 || len(x.KeyFiles) > 2 {
 			c.errs.addf(k, "%s:files config has to be an array of one or two file paths", loc)
 		}
@@ -176,7 +181,7 @@ func (c *compiler) cacheKey(loc string, k *node, x *Cache) {
 	switch {
 	case strings.Contains(x.Key, "/") || strings.Contains(x.Key, "%2F") || strings.Contains(x.Key, "%2f"):
 		c.errs.addf(k, "%s config cannot contain the \"/\" character", loc)
-	case x.Key == "." || x.Key == ".." || x.Key == "%2E" || x.Key == "%2e":
+	case strings.Trim(x.Key, ".") == "" || x.Key == "%2E" || x.Key == "%2e":
 		c.errs.addf(k, "%s config cannot be \".\" or \"..\"", loc)
 	}
 }

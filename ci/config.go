@@ -72,7 +72,7 @@ func (c *compiler) stages(root *node) []string {
 		}
 		user = user[:0:0]
 		for _, it := range items {
-			if !it.isScalar() {
+			if !it.isStr() {
 				c.errs.addf(it, "stages config should be an array of strings")
 				continue
 			}

@@ -194,14 +194,15 @@ func (c *compiler) jobScripts(loc string, n *node, d *jobDef) {
 			d.job.BeforeScript = lines
 		case "script":
 			d.job.Script = lines
-			if lines != nil && len(lines) == 0 {
+			if lines != nil && (len(lines) == 0 || len(lines) == 1 && lines[0] == "") {
 				c.errs.addf(v, "%s:script config can't be blank", loc)
 			}
 		case "after_script":
 			d.job.AfterScript = lines
 		}
 	}
-	if h := n.get("hooks"); h != nil {
+	if h, ok := nonNull(n, "hooks"); ok {
+		c.hooks(loc+":hooks", h)
 		d.job.Hooks = h.rawJSON()
 	}
 }
@@ -352,5 +353,22 @@ func (c *compiler) jobPassThrough(n *node, d *jobDef) {
 	j.Run = n.get("run").rawJSON()
 	if v := n.get("identity"); v != nil {
 		j.Identity = v.scalarText()
+	}
+}
+
+var hookKeys = set("pre_get_sources_script")
+
+func (c *compiler) hooks(loc string, h *node) {
+	if !h.isMap() {
+		c.errs.addf(h, "%s config should be a hash", loc)
+		return
+	}
+	if bad := unknownKeys(h, hookKeys); bad != "" {
+		c.errs.addf(firstUnknown(h, hookKeys), "%s config contains unknown keys: %s", loc, bad)
+	}
+	for _, p := range h.pairs {
+		if hookKeys[p.key] {
+			c.script(loc+":"+p.key, orNull(p.val, h))
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
@@ -82,9 +83,9 @@ func (c *compiler) image(loc string, v *node) *Image {
 		c.errs.addf(v, "%s config contains unknown keys: %s", loc, bad)
 	}
 	img := &Image{Name: c.str(loc+" name", orNull(v.get("name"), v)),
-		Docker: v.get("docker").rawJSON(), Kubernetes: v.get("kubernetes").rawJSON()}
+		Docker: c.executorOpts(loc, v, "docker"), Kubernetes: c.executorOpts(loc, v, "kubernetes")}
 	if e, ok := nonNull(v, "entrypoint"); ok {
-		img.Entrypoint = c.strList(loc+" entrypoint", e)
+		img.Entrypoint = c.nonEmptyList(loc+" entrypoint", e)
 	}
 	if p, ok := nonNull(v, "pull_policy"); ok {
 		img.PullPolicy = c.pullPolicy(loc, p)
@@ -101,7 +102,48 @@ func orNull(v, parent *node) *node {
 	return v
 }
 
+// nonEmptyList reads an array of strings with at least one entry
+// (entrypoint, command).
+func (c *compiler) nonEmptyList(loc string, v *node) []string {
+	if !v.isSeq() || len(v.items) == 0 {
+		c.errs.addf(v, "%s config should be a non-empty array of strings", loc)
+		return nil
+	}
+	return c.strList(loc, v)
+}
+
+var executorKeys = map[string]map[string]bool{
+	"docker":     set("platform", "user"),
+	"kubernetes": set("user"),
+}
+
+// executorOpts validates image/service docker: and kubernetes: options
+// (non-empty scalar values of known keys) and keeps them as JSON.
+func (c *compiler) executorOpts(loc string, v *node, key string) json.RawMessage {
+	if !v.has(key) {
+		return nil
+	}
+	o := v.get(key)
+	if !o.isMap() {
+		c.errs.addf(v.keyNode(key), "%s %s config should be a hash", loc, key)
+		return nil
+	}
+	if bad := unknownKeys(o, executorKeys[key]); bad != "" {
+		c.errs.addf(firstUnknown(o, executorKeys[key]), "%s %s config contains unknown keys: %s", loc, key, bad)
+	}
+	for _, p := range o.pairs {
+		if !p.val.isScalar() || p.val.kind == boolNode || p.val.str == "" {
+			c.errs.addf(orNull(p.val, o), "%s %s:%s should be a non-empty string", loc, key, p.key)
+		}
+	}
+	return o.rawJSON()
+}
+
 func (c *compiler) pullPolicy(loc string, v *node) []string {
+	if v.isSeq() && len(v.items) == 0 {
+		c.errs.addf(v, "%s pull_policy config can't be an empty array", loc)
+		return nil
+	}
 	ps := c.strList(loc+" pull_policy", v)
 	for _, p := range ps {
 		if p != "always" && p != "never" && p != "if-not-present" {
@@ -133,15 +175,15 @@ func (c *compiler) services(loc string, v *node) []Service {
 			c.errs.addf(it, "%s:service config contains unknown keys: %s", loc, bad)
 		}
 		s := Service{Name: c.str(loc+":service name", orNull(it.get("name"), it)),
-			Docker: it.get("docker").rawJSON(), Kubernetes: it.get("kubernetes").rawJSON()}
+			Docker: c.executorOpts(loc+":service", it, "docker"), Kubernetes: c.executorOpts(loc+":service", it, "kubernetes")}
 		if a, ok := nonNull(it, "alias"); ok {
 			s.Alias = c.str(loc+":service alias", a)
 		}
 		if e, ok := nonNull(it, "entrypoint"); ok {
-			s.Entrypoint = c.strList(loc+":service entrypoint", e)
+			s.Entrypoint = c.nonEmptyList(loc+":service entrypoint", e)
 		}
 		if e, ok := nonNull(it, "command"); ok {
-			s.Command = c.strList(loc+":service command", e)
+			s.Command = c.nonEmptyList(loc+":service command", e)
 		}
 		if p, ok := nonNull(it, "pull_policy"); ok {
 			s.PullPolicy = c.pullPolicy(loc+":service", p)
@@ -239,7 +281,7 @@ func (c *compiler) retry(loc string, v *node) *Retry {
 		}
 		return i
 	}
-	if v.kind == intNode || v.isStr() {
+	if v.kind == intNode {
 		return &Retry{Max: max(v)}
 	}
 	if !v.isMap() {
@@ -263,6 +305,14 @@ func (c *compiler) retry(loc string, v *node) *Retry {
 	}
 	if e, ok := nonNull(v, "exit_codes"); ok {
 		r.ExitCodes = c.intList(loc+":exit_codes", e)
+		seen := map[int]bool{}
+		for _, code := range r.ExitCodes {
+			if seen[code] {
+				c.errs.addf(e, "%s:exit_codes config has duplicate entries: %d", loc, code)
+				break
+			}
+			seen[code] = true
+		}
 	}
 	return r
 }
@@ -335,9 +385,54 @@ func (c *compiler) environment(loc string, v *node) *Environment {
 
 var triggerKeys = set("project", "branch", "strategy", "include", "forward", "inputs")
 
+// projectPathRE is the shape GitLab's schema requires of project paths:
+// "group/project" (no leading or trailing slash) or a variable.
+var projectPathRE = regexp.MustCompile(`^(?:[^\s/]+(?:/[^\s/]+)+|\$\S+)$`)
+
+func (c *compiler) projectPath(loc string, v *node) string {
+	s := c.str(loc, v)
+	if !projectPathRE.MatchString(s) || strings.ContainsAny(s, "#?") {
+		c.errs.addf(v, "%s should be a project path like group/project", loc)
+	}
+	return s
+}
+
+var triggerIncludeKeys = set("local", "template", "artifact", "job", "project", "file", "ref", "remote", "component", "inputs")
+
+// triggerInclude validates trigger:include entries (child pipelines).
+func (c *compiler) triggerInclude(loc string, v *node) {
+	items := []*node{v}
+	if v.isSeq() {
+		items = v.items
+	}
+	for _, it := range items {
+		if it.isStr() {
+			continue
+		}
+		if !it.isMap() {
+			c.errs.addf(it, "%s config should be a string or an array of hashes", loc)
+			continue
+		}
+		if bad := unknownKeys(it, triggerIncludeKeys); bad != "" {
+			c.errs.addf(firstUnknown(it, triggerIncludeKeys), "%s config contains unknown keys: %s", loc, bad)
+		}
+		switch {
+		case it.has("project") && !it.has("file"):
+			c.errs.addf(it, "%s project requires file", loc)
+		case it.has("file") && !it.has("project"):
+			c.errs.addf(it, "%s file requires project", loc)
+		case it.has("artifact") != it.has("job"):
+			c.errs.addf(it, "%s artifact and job must be used together", loc)
+		}
+		if p := it.get("project"); p != nil {
+			c.projectPath(loc+" project", p)
+		}
+	}
+}
+
 func (c *compiler) trigger(loc string, v *node) *Trigger {
 	if v.isStr() {
-		return &Trigger{Project: v.str}
+		return &Trigger{Project: c.projectPath(loc, v)}
 	}
 	if !v.isMap() {
 		c.errs.addf(v, "%s config should be a hash or a string", loc)
@@ -349,7 +444,10 @@ func (c *compiler) trigger(loc string, v *node) *Trigger {
 	t := &Trigger{Include: v.get("include").rawJSON(), Forward: v.get("forward").rawJSON(),
 		Inputs: v.get("inputs").rawJSON()}
 	if x, ok := nonNull(v, "project"); ok {
-		t.Project = c.str(loc+" project", x)
+		t.Project = c.projectPath(loc+" project", x)
+	}
+	if x, ok := nonNull(v, "include"); ok {
+		c.triggerInclude(loc+":include", x)
 	}
 	if x, ok := nonNull(v, "branch"); ok {
 		t.Branch = c.str(loc+" branch", x)
@@ -359,6 +457,9 @@ func (c *compiler) trigger(loc string, v *node) *Trigger {
 		if t.Strategy != "depend" && t.Strategy != "mirror" {
 			c.errs.addf(x, "%s strategy should be depend or mirror", loc)
 		}
+	}
+	if v.has("project") && t.Project == "" {
+		c.errs.addf(v, "%s project can't be blank", loc)
 	}
 	if t.Project == "" && t.Include == nil {
 		c.errs.addf(v, "%s config must specify either project or include", loc)

@@ -258,10 +258,15 @@ func (c *converter) mapping(y *yaml.Node, depth int) (*node, int, error) {
 		}
 		size += s
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			before := len(n.pairs)
 			if n.pairs, err = c.merge(n.pairs, val, v); err != nil {
 				return nil, 0, err
 			}
-			index = nil
+			if index != nil { // merged keys replace in place or append
+				for j := before; j < len(n.pairs); j++ {
+					index[n.pairs[j].key] = j
+				}
+			}
 			continue
 		}
 		key, err := c.key(k)
@@ -302,10 +307,7 @@ func (c *converter) key(k *yaml.Node) (string, error) {
 func (c *converter) merge(pairs []pair, val *node, y *yaml.Node) ([]pair, error) {
 	switch {
 	case val.isMap():
-		for _, p := range val.pairs {
-			pairs = setPair(pairs, p)
-		}
-		return pairs, nil
+		return setPairs(pairs, val.pairs), nil
 	case val.isSeq():
 		var merged []pair
 		for i := len(val.items) - 1; i >= 0; i-- {
@@ -313,14 +315,33 @@ func (c *converter) merge(pairs []pair, val *node, y *yaml.Node) ([]pair, error)
 			if !m.isMap() {
 				return nil, c.fail(y, "invalid YAML: merge key << needs a mapping or a list of mappings")
 			}
-			for _, p := range m.pairs {
-				merged = setPair(merged, p)
-			}
+			merged = setPairs(merged, m.pairs)
 		}
-		for _, p := range merged {
-			pairs = setPair(pairs, p)
-		}
-		return pairs, nil
+		return setPairs(pairs, merged), nil
 	}
 	return nil, c.fail(y, "invalid YAML: merge key << needs a mapping or a list of mappings")
+}
+
+// setPairs sets every entry of add into pairs (see setPair) in linear
+// time, so that merge keys over large mappings stay cheap.
+func setPairs(pairs, add []pair) []pair {
+	if len(pairs)*len(add) < 1024 {
+		for _, p := range add {
+			pairs = setPair(pairs, p)
+		}
+		return pairs
+	}
+	index := make(map[string]int, len(pairs)+len(add))
+	for i, p := range pairs {
+		index[p.key] = i
+	}
+	for _, p := range add {
+		if i, ok := index[p.key]; ok {
+			pairs[i].val = p.val
+			continue
+		}
+		index[p.key] = len(pairs)
+		pairs = append(pairs, p)
+	}
+	return pairs
 }

@@ -154,24 +154,23 @@ func (o Options) configPath() string {
 	return o.ConfigPath
 }
 
-// Slug is GitLab's ref/path slug: lowercased, every character outside
-// [a-z0-9] replaced by "-", at most 63 bytes, no leading or trailing "-".
+// Slug is GitLab's ref/path slug (Gitlab::Utils.slugify): lowercased,
+// every character outside [a-z0-9] replaced by "-" (runs are not
+// collapsed), cut to 63 characters, leading and trailing "-" removed.
 func Slug(s string) string {
 	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	for _, r := range s {
 		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case r >= 'A' && r <= 'Z':
+			b = append(b, byte(r+'a'-'A'))
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b = append(b, byte(r))
 		default:
-			c = '-'
+			b = append(b, '-')
 		}
-		b = append(b, c)
+		if len(b) == 63 {
+			break
+		}
 	}
-	out := strings.TrimLeft(string(b), "-")
-	if len(out) > 63 {
-		out = out[:63]
-	}
-	return strings.TrimRight(out, "-")
+	return strings.Trim(string(b), "-")
 }

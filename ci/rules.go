@@ -113,7 +113,8 @@ func (c *compiler) parseRule(loc string, n *node, k ruleKind) *rule {
 		return nil
 	}
 	r := &rule{at: n}
-	if v := n.get("if"); v != nil {
+	if n.has("if") {
+		v := orNull(n.get("if"), n)
 		if !v.isStr() {
 			c.errs.addf(v, "%s if should be a string", loc)
 			return nil
@@ -173,7 +174,15 @@ func (c *compiler) parseRuleExtras(loc string, n *node, r *rule) {
 // optional compare_to/project (rules:changes:paths, rules:exists:paths).
 func (c *compiler) pathList(loc string, n *node, key string) []string {
 	if n.isMap() {
-		n = n.get(key)
+		if bad := unknownKeys(n, set(key, "compare_to", "project", "ref")); bad != "" {
+			c.errs.addf(firstUnknown(n, set(key, "compare_to", "project", "ref")), "%s config contains unknown keys: %s", loc, bad)
+		}
+		for _, k := range []string{"compare_to", "project", "ref"} {
+			if v := n.get(k); v != nil && !v.isStr() {
+				c.errs.addf(v, "%s %s should be a string", loc, k)
+			}
+		}
+		n = orNull(n.get(key), n)
 	}
 	if n.isStr() {
 		return []string{n.str}

@@ -1,0 +1,251 @@
+package ci_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gantry-ci/gantry/ci"
+)
+
+// Keyword shape tests covering the features of GitLab's schema fixtures
+// (spec/frontend/editor/schema/ci/yaml_tests): every accepted form
+// compiles, every rejected one fails with a positioned error. The cases
+// are written for Gantry; GitLab's files are not copied.
+
+var acceptedForms = map[string]string{
+	"artifacts reports": `
+j:
+  script: x
+  artifacts:
+    reports:
+      cyclonedx: [sbom.json, "out/*.cdx.json"]
+      junit: junit.xml
+      dotenv: build.env
+`,
+	"cache forms": `
+a: {script: x, cache: {when: on_failure}}
+b: {script: x, cache: {key: k-$CI_COMMIT_REF_SLUG, paths: ["bin/*.apk", .config]}}
+c: {script: x, cache: {key: with..dots., paths: [b/]}}
+d: {script: x, cache: {key: {files: [Gemfile.lock, package.json], prefix: $CI_JOB_NAME}, paths: [vendor/]}}
+e: {script: x, cache: {key: {files_commits: [go.sum]}, paths: [.go/]}}
+f: {script: x, cache: [{untracked: true}, {policy: pull}, {policy: $CACHE_POLICY}]}
+`,
+	"image forms": `
+a: {script: x, image: alpine:3}
+b: {script: x, image: {name: alpine:3, entrypoint: [/bin/sh, -c], pull_policy: always}}
+c: {script: x, image: {name: u, pull_policy: [always, if-not-present], docker: {platform: linux/arm64, user: ubuntu}}}
+d: {script: x, image: {name: u, kubernetes: {user: "1001:1001"}}}
+`,
+	"services forms": `
+a: {script: x, services: [php:8, "golang:1.26"]}
+b:
+  script: x
+  services:
+    - name: postgres:16
+      alias: db
+      entrypoint: [/entry]
+      command: [start]
+      pull_policy: if-not-present
+      variables: {PORT: "${PORT}"}
+      docker: {platform: arm64}
+`,
+	"variables forms": `
+variables:
+  PLAIN: "hello world"
+  123456: "123456"
+  DESCRIBED: {value: bar, description: a variable}
+  ONLY_DESCRIPTION: {description: filled in by hand}
+  RAW: {value: "$NOPE", expand: false}
+  CHOICE: {value: staging, options: [production, staging]}
+j:
+  script: x
+  variables: {RAW2: {value: "$X", expand: false}}
+`,
+	"job when": `
+a: {script: x}
+b: {script: x, when: always}
+c: {script: x, when: on_failure}
+d: {script: x, when: manual, manual_confirmation: "really?"}
+`,
+	"parallel bounds": `
+a: {script: x, parallel: 1}
+b: {script: x, parallel: 200}
+`,
+	"retry forms": `
+a: {script: x, retry: 2}
+b: {script: x, retry: {max: 1, when: runner_system_failure, exit_codes: 137}}
+c: {script: x, retry: {max: 2, when: [always, unknown_failure, script_failure, api_failure, stuck_or_timeout_failure, runner_system_failure, runner_unsupported, stale_schedule, job_execution_timeout, archived_failure, unmet_prerequisites, scheduler_failure, data_integrity_failure]}}
+d: {script: x, retry: {exit_codes: [137, 255]}}
+`,
+	"rules forms": `
+workflow:
+  name: named
+  rules:
+    - changes: {paths: [README.md]}
+    - if: $CI_PIPELINE_SOURCE == "schedule"
+      exists: [Dockerfile]
+      variables: {FEATURE: "true"}
+      when: always
+a: {script: x, rules: [{changes: {paths: [README.md], compare_to: main}}]}
+b: {script: x, rules: [{changes: [README.md]}]}
+c: {script: x, rules: null}
+`,
+	"rules needs": `
+lint: {script: x, rules: [{if: $v == null}]}
+unit: {script: x, rules: [{if: $v == null, needs: [lint]}]}
+all:
+  script: x
+  needs: [unit]
+  rules:
+    - if: $v == null
+      needs: [{job: lint, artifacts: false, optional: true}, unit]
+    - if: $v == true
+      needs: [lint]
+`,
+	"script forms": `
+default:
+  before_script: [echo default]
+  after_script: |
+    echo default after
+a: {before_script: "", after_script: "", script: [echo a]}
+b: {before_script: [], after_script: [], script: echo b}
+c:
+  script: |
+    echo multi
+    echo line
+d: {script: [[echo nested, echo array]]}
+`,
+	"nested stages": `
+stages: [pre, [py, go], post, [cloud, client]]
+a: {stage: py, script: x}
+b: {stage: client, script: x}
+`,
+	"trigger forms": `
+a: {trigger: {project: group/project, inputs: {example: a}}}
+b: {trigger: {include: /path/child.yml}}
+c: {trigger: {include: [{local: /child.yml, inputs: {x: 1}}]}}
+d: {trigger: {include: [{project: group/lib, file: /c.yml, ref: main}]}}
+e: {trigger: {include: [{template: t.yml}]}}
+f: {trigger: {include: [{artifact: child.yml, job: generate}]}}
+g: {trigger: {include: [{remote: "https://example.com/c.yml"}]}}
+h: {trigger: group/project}
+i: {trigger: $DOWNSTREAM}
+`,
+	"needs parallel matrix": `
+build:
+  script: x
+  parallel:
+    matrix: [{V1: [a, b], V2: [d, e]}]
+one:
+  script: x
+  needs: [{job: build, parallel: {matrix: [{V1: [a], V2: d}]}}]
+`,
+	"only except null": `
+base: {script: x, only: [foo], except: [bar]}
+no-only: {extends: base, only: null}
+no-except: {extends: base, except: null}
+`,
+	"hooks and id_tokens": `
+a:
+  script: x
+  hooks: {pre_get_sources_script: [echo hook]}
+  id_tokens: {TOKEN: {aud: https://vault.example.com}}
+`,
+}
+
+var rejectedForms = map[string]string{
+	"report without paths":          "j: {script: x, artifacts: {reports: {cyclonedx: null}}}",
+	"report outside reports":        "j: {script: x, artifacts: {cyclonedx: foo}}",
+	"report as hash":                "j: {script: x, artifacts: {reports: {cyclonedx: {paths: [a]}}}}",
+	"cache key files string":        "j: {script: x, cache: {key: {files: package.json}}}",
+	"cache key three files":         "j: {script: x, cache: {key: {files: [a, b, c]}}}",
+	"cache key three commits":       "j: {script: x, cache: {key: {files_commits: [a, b, c]}}}",
+	"cache prefix array":            "j: {script: x, cache: {key: {files: [a], prefix: [p]}}}",
+	"cache key dot":                 "j: {script: x, cache: {key: ., paths: [b]}}",
+	"cache key dots":                "j: {script: x, cache: {key: ..., paths: [b]}}",
+	"cache key slash":               "j: {script: x, cache: {key: a/b, paths: [b]}}",
+	"cache paths string":            "j: {script: x, cache: {paths: b/*.apk}}",
+	"cache untracked string":        "j: {script: x, cache: {untracked: 'true'}}",
+	"cache when integer":            "j: {script: x, cache: {when: 0}}",
+	"cache when list":               "j: {script: x, cache: {when: [always]}}",
+	"cache when never":              "j: {script: x, cache: {when: never}}",
+	"cache policy list":             "j: {script: x, cache: {policy: [push]}}",
+	"cache policy unknown":          "j: {script: x, cache: {policy: sometimes}}",
+	"hooks unknown":                 "j: {script: x, hooks: {post_script: [x]}}",
+	"hooks boolean":                 "j: {script: x, hooks: {pre_get_sources_script: true}}",
+	"image list":                    "j: {script: x, image: [a, b]}",
+	"image without name":            "j: {script: x, image: {entrypoint: [sh]}}",
+	"image entrypoint string":       "j: {script: x, image: {name: a, entrypoint: /bin/sh}}",
+	"image empty pull_policy":       "j: {script: x, image: {name: a, pull_policy: []}}",
+	"image platform list":           "j: {script: x, image: {name: a, docker: {platform: [arm64]}}}",
+	"image empty user":              "j: {script: x, image: {name: a, docker: {user: ''}}}",
+	"image docker unknown":          "j: {script: x, image: {name: a, docker: {color: red}}}",
+	"image docker null":             "j: {script: x, image: {name: a, docker: null}}",
+	"image kubernetes user list":    "j: {script: x, image: {name: a, kubernetes: {user: [dave]}}}",
+	"trigger include without file":  "j: {trigger: {include: [{project: g/p}]}}",
+	"trigger include without proj":  "j: {trigger: {include: [{file: c.yml}]}}",
+	"when unknown":                  "j: {script: x, when: on_xyz}",
+	"when boolean":                  "j: {script: x, when: true}",
+	"when list":                     "j: {script: x, when: [on_success]}",
+	"parallel string":               "j: {script: x, parallel: '5'}",
+	"parallel zero":                 "j: {script: x, parallel: 0}",
+	"parallel too many":             "j: {script: x, parallel: 201}",
+	"retry negative":                "j: {script: x, retry: -1}",
+	"retry string":                  "j: {script: x, retry: '2'}",
+	"retry unknown key":             "j: {script: x, retry: {max: 2, unknown: 2}}",
+	"retry unknown reason":          "j: {script: x, retry: {when: [api_failure, made_up]}}",
+	"retry exit code string":        "j: {script: x, retry: {exit_codes: '137'}}",
+	"retry exit codes mixed":        "j: {script: x, retry: {exit_codes: [137, '1']}}",
+	"retry exit codes duplicate":    "j: {script: x, retry: {exit_codes: [137, 137]}}",
+	"rules compare_to hash":         "j: {script: x, rules: [{changes: {paths: [a], compare_to: {ref: main}}}]}",
+	"rules paths beside changes":    "j: {script: x, rules: [{changes: null, paths: {file: x}}]}",
+	"rules empty if":                "j: {script: x, rules: [{if: null}]}",
+	"global script":                 "script: echo\nj: {script: x}",
+	"default before_script number":  "default: {before_script: 0.1}\nj: {script: x}",
+	"script boolean":                "j: {script: true}",
+	"script empty list":             "j: {script: []}",
+	"script empty string":           "j: {script: ''}",
+	"service without name":          "j: {script: x, services: [{alias: db}]}",
+	"service entrypoint string":     "j: {script: x, services: [{name: a, entrypoint: /e}]}",
+	"service empty entrypoint":      "j: {script: x, services: [{name: a, entrypoint: []}]}",
+	"service empty command":         "j: {script: x, services: [{name: a, command: []}]}",
+	"service empty pull_policy":     "j: {script: x, services: [{name: a, pull_policy: []}]}",
+	"service docker unknown":        "j: {script: x, services: [{name: a, docker: {x: y}}]}",
+	"service kubernetes empty user": "j: {script: x, services: [{name: a, kubernetes: {user: ''}}]}",
+	"stages of numbers":             "stages: [1, 2]\nj: {script: x}",
+	"trigger empty":                 "j: {trigger: ''}",
+	"trigger bad character":         "j: {trigger: 'group/slug#'}",
+	"trigger leading slash":         "j: {trigger: /slug}",
+	"trigger no slash":              "j: {trigger: slug}",
+	"trigger trailing slash":        "j: {trigger: {project: slug/}}",
+	"trigger include bad project":   "j: {trigger: {include: [{file: c.yml, project: /slug}]}}",
+	"variables unknown key":         "variables: {FOO: {value: BAR, desc: typo}}\nj: {script: x}",
+	"variable not in options":       "variables: {E: {value: dev, options: [prod, staging]}}\nj: {script: x}",
+}
+
+func TestAcceptedForms(t *testing.T) {
+	for name, src := range acceptedForms {
+		t.Run(name, func(t *testing.T) {
+			_, err := ci.Compile(t.Context(), []byte(src), ci.Options{Ref: "main", Source: "push"})
+			if err != nil {
+				t.Errorf("rejected:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestRejectedForms(t *testing.T) {
+	for name, src := range rejectedForms {
+		t.Run(name, func(t *testing.T) {
+			_, err := ci.Compile(t.Context(), []byte(src), ci.Options{Ref: "main", Source: "push"})
+			var list ci.Errors
+			if !errors.As(err, &list) {
+				t.Fatalf("accepted (err %v)", err)
+			}
+			if list[0].Line == 0 || strings.Contains(err.Error(), "should implement the script") {
+				t.Errorf("error without position or for the wrong reason: %v", err)
+			}
+		})
+	}
+}
