@@ -82,3 +82,8 @@ func isConflict(err error) bool { return errors.Is(err, gantry.ErrConflict) }
 
 // errNotFoundf is a not-found error about a thing named noun.
 func errNotFoundf(noun string) error { return fmt.Errorf("%s: %w", noun, gantry.ErrNotFound) }
+
+// errInvalidf is a 400 with a message.
+func errInvalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", gantry.ErrInvalid, fmt.Sprintf(format, args...))
+}

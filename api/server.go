@@ -5,6 +5,9 @@
 package api
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,13 +17,33 @@ import (
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/auth"
 	"github.com/gantry-ci/gantry/forge"
+	"github.com/gantry-ci/gantry/pipeline"
+	"github.com/gantry-ci/gantry/queue"
+	"github.com/gantry-ci/gantry/store"
 )
 
 // Server holds the API's dependencies. Register its routes on a mux.
 type Server struct {
 	Forge       *forge.Service
-	ExternalURL *url.URL // every URL in responses is built from it
+	Pipelines   *pipeline.Service
+	Store       *store.Store // read-only queries of pipelines, jobs and runners
+	Traces      TraceReader
+	Blobs       BlobStore
+	Queue       *queue.Queue // told when runners change
+	ExternalURL *url.URL     // every URL in responses is built from it
 	Log         *slog.Logger
+}
+
+// TraceReader reads job logs (package trace).
+type TraceReader interface {
+	Reader(ctx context.Context, jobID, offset int64) (io.ReadCloser, error)
+	Delete(ctx context.Context, jobID int64) error
+}
+
+// BlobStore reads and deletes artifact files (package blob).
+type BlobStore interface {
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // call is what a handler gets besides the response writer and request.
@@ -36,6 +59,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerIdentity(mux)
 	s.registerProjects(mux)
 	s.registerRepository(mux)
+	s.registerPipelines(mux)
+	s.registerJobs(mux)
+	s.registerRunners(mux)
 }
 
 // readScopes and writeScopes are what tokens need by default: any GET with
@@ -56,6 +82,9 @@ func (s *Server) route(mux *http.ServeMux, pattern string, scopes []gantry.Scope
 	}
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		actor, err := s.authenticate(r)
+		if err == nil && actor.Job != nil && !jobTokenRoutes[pattern] {
+			err = fmt.Errorf("%w: job tokens are not accepted here", gantry.ErrUnauthorized)
+		}
 		if err != nil {
 			s.fail(w, r, err, "")
 			return
@@ -85,10 +114,26 @@ func scopeNames(scopes []gantry.Scope) string {
 	return strings.Join(names, " ")
 }
 
+// jobTokenRoutes are the endpoints a CI_JOB_TOKEN may call, as in GitLab.
+var jobTokenRoutes = map[string]bool{
+	"GET /api/v4/job":                                          true,
+	"GET /api/v4/projects/{id}":                                true,
+	"GET /api/v4/projects/{id}/jobs/{jid}/artifacts":           true,
+	"GET /api/v4/projects/{id}/jobs/{jid}/artifacts/{path...}": true,
+}
+
 // authenticate reads a personal access token from PRIVATE-TOKEN,
 // Authorization: Bearer, or the private_token/access_token query
-// parameters. No token is the anonymous actor; a bad one is an error.
+// parameters, or a job token from JOB-TOKEN or job_token. No token is the
+// anonymous actor; a bad one is an error.
 func (s *Server) authenticate(r *http.Request) (auth.Actor, error) {
+	if jt := r.Header.Get("Job-Token"); jt != "" || r.URL.Query().Get("job_token") != "" {
+		if jt == "" {
+			jt = r.URL.Query().Get("job_token")
+		}
+		actor, _, err := s.Forge.JobTokenActor(r.Context(), jt)
+		return actor, err
+	}
 	token := r.Header.Get("Private-Token")
 	if token == "" {
 		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {

@@ -123,8 +123,9 @@ func resolveRef(ctx context.Context, repo git.Repo, ref, sha string) (bool, stri
 	return !isBranch, sha, nil
 }
 
-func (s *Service) compileOptions(ctx context.Context, req CreateRequest, p *gantry.Pipeline, repo git.Repo) (ci.Options, error) {
-	proj := req.Project
+// options is what a pipeline's compilation and its jobs' predefined
+// variables are computed from.
+func (s *Service) options(ctx context.Context, proj gantry.Project, p *gantry.Pipeline, user gantry.User, repo git.Repo) ci.Options {
 	opts := ci.Options{
 		ConfigPath: ConfigPath,
 		Project: ci.Project{ID: proj.ID, Path: proj.FullPath(), Title: proj.Name, Visibility: string(proj.Visibility),
@@ -132,15 +133,23 @@ func (s *Service) compileOptions(ctx context.Context, req CreateRequest, p *gant
 		ServerURL: strings.TrimSuffix(s.cfg.ExternalURL.String(), "/"), ServerVersion: gantry.GitLabVersion,
 		Ref: p.Ref, Tag: p.Tag, SHA: p.SHA, BeforeSHA: p.BeforeSHA, Source: p.Source,
 		DefaultBranch: proj.DefaultBranch, Protected: p.Protected,
-		User:              ci.User{ID: req.User.ID, Login: req.User.Username, Name: req.User.Name, Email: req.User.Email},
-		PipelineCreatedAt: s.now(),
-		Includer:          &repoIncluder{repo: repo, sha: p.SHA, forge: s.forge, user: req.User},
+		User:              ci.User{ID: user.ID, Login: user.Username, Name: user.Name, Email: user.Email},
+		PipelineCreatedAt: p.CreatedAt, PipelineIID: p.IID,
+	}
+	if opts.PipelineCreatedAt.IsZero() {
+		opts.PipelineCreatedAt = s.now()
 	}
 	if commits, err := repo.Commits(ctx, p.SHA); err == nil && len(commits) == 1 {
 		c := commits[0]
 		opts.CommitMessage, opts.CommitTimestamp = c.Message, c.AuthoredAt
 		opts.CommitAuthor = c.AuthorName + " <" + c.AuthorEmail + ">"
 	}
+	return opts
+}
+
+func (s *Service) compileOptions(ctx context.Context, req CreateRequest, p *gantry.Pipeline, repo git.Repo) (ci.Options, error) {
+	opts := s.options(ctx, req.Project, p, req.User, repo)
+	opts.Includer = &repoIncluder{repo: repo, sha: p.SHA, forge: s.forge, user: req.User}
 	if p.Source == "push" && p.BeforeSHA != gantry.ZeroSHA && !p.Tag {
 		paths, err := repo.ChangedPaths(ctx, p.BeforeSHA, p.SHA)
 		if err == nil {
@@ -148,7 +157,7 @@ func (s *Service) compileOptions(ctx context.Context, req CreateRequest, p *gant
 		}
 	}
 	if s.cfg.Variables != nil {
-		vars, err := s.cfg.Variables.CIVariables(ctx, proj, p.Protected)
+		vars, err := s.cfg.Variables.CIVariables(ctx, req.Project, p.Protected)
 		if err != nil {
 			return ci.Options{}, err
 		}
@@ -160,6 +169,15 @@ func (s *Service) compileOptions(ctx context.Context, req CreateRequest, p *gant
 		opts.PipelineVariables = append(opts.PipelineVariables, ci.Variable{Key: v.Key, Value: v.Value})
 	}
 	return opts, nil
+}
+
+// Predefined returns the pipeline-level predefined variables of a stored
+// pipeline (CI_COMMIT_*, CI_PROJECT_*, CI_SERVER_*, GITLAB_USER_*, …), for
+// its jobs' payloads.
+func (s *Service) Predefined(ctx context.Context, p gantry.Pipeline, proj gantry.Project) []ci.Variable {
+	user, _ := s.store.User(ctx, p.UserID)
+	opts := s.options(ctx, proj, &p, user, s.forge.Repos().Repo(proj.ID))
+	return ci.Predefined(opts)
 }
 
 func orEmptyStrings(s []string) []string {

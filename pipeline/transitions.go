@@ -244,3 +244,11 @@ func (s *Service) CancelPipeline(ctx context.Context, pipelineID int64) error {
 		return nil
 	})
 }
+
+// MarkErased records that a finished job's log and artifacts were erased.
+func (s *Service) MarkErased(ctx context.Context, jobID int64) (gantry.Job, error) {
+	return s.onJob(ctx, jobID, func(_ *store.PipelineState, j *gantry.Job) error {
+		j.ErasedAt = s.now()
+		return nil
+	})
+}

@@ -1,0 +1,294 @@
+package api
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/auth"
+	"github.com/gantry-ci/gantry/forge"
+	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/store"
+)
+
+func (s *Server) registerJobs(mux *http.ServeMux) {
+	base := "/api/v4/projects/{id}/jobs"
+	s.route(mux, "GET "+base, nil, s.listJobs)
+	s.route(mux, "GET "+base+"/{jid}", nil, s.getJob)
+	s.route(mux, "GET "+base+"/{jid}/trace", nil, s.jobTrace)
+	s.route(mux, "GET "+base+"/{jid}/artifacts", nil, s.jobArtifacts)
+	s.route(mux, "GET "+base+"/{jid}/artifacts/{path...}", nil, s.jobArtifactFile)
+	for _, action := range []string{"cancel", "retry", "play", "erase"} {
+		s.route(mux, "POST "+base+"/{jid}/"+action, nil, s.jobAction(action))
+	}
+	s.route(mux, "GET /api/v4/job", nil, s.currentJob)
+}
+
+// jobOf finds a job of a project the actor may act on, with its pipeline.
+func (s *Server) jobOf(ctx context.Context, c *call, r *http.Request, action auth.Action) (gantry.Job, gantry.Pipeline, forge.ProjectAccess, error) {
+	pa, err := s.Forge.Project(ctx, c.actor, r.PathValue("id"), action)
+	if err != nil {
+		return gantry.Job{}, gantry.Pipeline{}, pa, err
+	}
+	jid, err := strconv.ParseInt(r.PathValue("jid"), 10, 64)
+	if err != nil {
+		return gantry.Job{}, gantry.Pipeline{}, pa, errNotFoundf("Job")
+	}
+	j, err := s.Store.Job(ctx, jid)
+	if err != nil || j.ProjectID != pa.Project.ID {
+		return gantry.Job{}, gantry.Pipeline{}, pa, errNotFoundf("Job")
+	}
+	p, err := s.Store.Pipeline(ctx, j.PipelineID)
+	return j, p, pa, err
+}
+
+// jobJSON converts a job with its artifacts and runner.
+func (s *Server) jobJSON(ctx context.Context, j gantry.Job, p gantry.Pipeline, proj gantry.Project) gitlab.Job {
+	arts, _ := s.Store.Artifacts(ctx, j.ID)
+	var runner *gantry.Runner
+	if j.RunnerID != 0 {
+		if r, err := s.Store.Runner(ctx, j.RunnerID); err == nil {
+			runner = &r
+		}
+	}
+	out := s.job(j, p, proj, arts, runner)
+	if u, err := s.Forge.User(ctx, auth.Actor{}, j.UserID); err == nil {
+		ub := s.userBasic(u)
+		out.User = &ub
+	}
+	return out
+}
+
+// jobScopes reads scope / scope[] into statuses.
+func jobScopes(p *params) []gantry.Status {
+	var out []gantry.Status
+	for _, sc := range p.list("scope") {
+		out = append(out, gantry.Status(sc))
+	}
+	return out
+}
+
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) {
+	pa, err := s.Forge.Project(r.Context(), c.actor, r.PathValue("id"), auth.ReadCode)
+	if err != nil {
+		s.fail(w, r, err, "Project")
+		return
+	}
+	s.writeJobs(w, r, c, pa.Project, store.JobFilter{ProjectID: pa.Project.ID, Statuses: jobScopes(c.params)})
+}
+
+func (s *Server) pipelineJobs(w http.ResponseWriter, r *http.Request, c *call) {
+	p, pa, err := s.pipelineOf(r.Context(), c, r, auth.ReadCode)
+	if err != nil {
+		s.fail(w, r, err, "Pipeline")
+		return
+	}
+	s.writeJobs(w, r, c, pa.Project, store.JobFilter{PipelineID: p.ID, Statuses: jobScopes(c.params),
+		IncludeRetried: c.params.boolOr("include_retried", false), Ascending: true})
+}
+
+func (s *Server) writeJobs(w http.ResponseWriter, r *http.Request, c *call, proj gantry.Project, f store.JobFilter) {
+	if err := c.params.check(); err != nil {
+		s.fail(w, r, err, "")
+		return
+	}
+	pg := c.page()
+	jobs, total, err := s.Store.ListJobs(r.Context(), f, pg)
+	if err != nil {
+		s.fail(w, r, err, "")
+		return
+	}
+	pipes := map[int64]gantry.Pipeline{}
+	out := make([]gitlab.Job, 0, len(jobs))
+	for _, j := range jobs {
+		p, ok := pipes[j.PipelineID]
+		if !ok {
+			if p, err = s.Store.Pipeline(r.Context(), j.PipelineID); err != nil {
+				s.fail(w, r, err, "")
+				return
+			}
+			pipes[j.PipelineID] = p
+		}
+		out = append(out, s.jobJSON(r.Context(), j, p, proj))
+	}
+	s.writePage(w, r, pg, total, out)
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) {
+	j, p, pa, err := s.jobOf(r.Context(), c, r, auth.ReadCode)
+	if err != nil {
+		s.fail(w, r, err, "Job")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.jobJSON(r.Context(), j, p, pa.Project))
+}
+
+// currentJob answers GET /job for a job token: the job it belongs to.
+func (s *Server) currentJob(w http.ResponseWriter, r *http.Request, c *call) {
+	if c.actor.Job == nil {
+		s.fail(w, r, gantry.ErrUnauthorized, "")
+		return
+	}
+	j, err := s.Store.Job(r.Context(), c.actor.Job.JobID)
+	if err != nil {
+		s.fail(w, r, err, "Job")
+		return
+	}
+	p, err := s.Store.Pipeline(r.Context(), j.PipelineID)
+	if err == nil {
+		var proj gantry.Project
+		if proj, err = s.Store.Project(r.Context(), j.ProjectID); err == nil {
+			writeJSON(w, http.StatusOK, s.jobJSON(r.Context(), j, p, proj))
+			return
+		}
+	}
+	s.fail(w, r, err, "Job")
+}
+
+func (s *Server) jobTrace(w http.ResponseWriter, r *http.Request, c *call) {
+	j, _, _, err := s.jobOf(r.Context(), c, r, auth.ReadCode)
+	if err != nil {
+		s.fail(w, r, err, "Job")
+		return
+	}
+	rc, err := s.Traces.Reader(r.Context(), j.ID, 0)
+	if err != nil {
+		s.fail(w, r, err, "Job")
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.Copy(w, rc)
+}
+
+func (s *Server) jobAction(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) {
+		need := auth.PushCode
+		if action == "erase" {
+			need = auth.ManageProject
+		}
+		j, _, pa, err := s.jobOf(r.Context(), c, r, need)
+		if err != nil {
+			s.fail(w, r, err, "Job")
+			return
+		}
+		ctx := r.Context()
+		switch action {
+		case "cancel":
+			j, err = s.Pipelines.CancelJob(ctx, j.ID, c.params.boolOr("force", false))
+		case "retry":
+			j, err = s.Pipelines.Retry(ctx, j.ID, c.actor.User.ID)
+		case "play":
+			j, err = s.Pipelines.Play(ctx, j.ID, c.actor.User.ID)
+		case "erase":
+			j, err = s.erase(ctx, j)
+		}
+		if err != nil {
+			s.fail(w, r, err, "Job")
+			return
+		}
+		p, err := s.Store.Pipeline(ctx, j.PipelineID)
+		if err != nil {
+			s.fail(w, r, err, "Job")
+			return
+		}
+		writeJSON(w, http.StatusCreated, s.jobJSON(ctx, j, p, pa.Project))
+	}
+}
+
+// erase deletes a finished job's log and artifacts.
+func (s *Server) erase(ctx context.Context, j gantry.Job) (gantry.Job, error) {
+	if !j.Status.Completed() {
+		return gantry.Job{}, errInvalidf("job is not finished")
+	}
+	keys, err := s.Store.DeleteArtifacts(ctx, j.ID)
+	if err != nil {
+		return gantry.Job{}, err
+	}
+	for _, k := range keys {
+		s.Blobs.Delete(ctx, k)
+	}
+	if err := s.Traces.Delete(ctx, j.ID); err != nil {
+		return gantry.Job{}, err
+	}
+	return s.Pipelines.MarkErased(ctx, j.ID)
+}
+
+// jobArtifacts downloads a job's artifacts archive.
+func (s *Server) jobArtifacts(w http.ResponseWriter, r *http.Request, c *call) {
+	j, _, _, err := s.jobOf(r.Context(), c, r, auth.ReadCode)
+	if err != nil {
+		s.fail(w, r, err, "Job")
+		return
+	}
+	a, err := s.Store.Artifact(r.Context(), j.ID, "archive")
+	if err != nil {
+		s.fail(w, r, errNotFoundf("Artifacts"), "")
+		return
+	}
+	rc, err := s.Blobs.Get(r.Context(), a.BlobKey)
+	if err != nil {
+		s.fail(w, r, err, "")
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(a.Size, 10))
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename}))
+	io.Copy(w, rc)
+}
+
+// jobArtifactFile serves one file out of a job's zip archive.
+func (s *Server) jobArtifactFile(w http.ResponseWriter, r *http.Request, c *call) {
+	j, _, _, err := s.jobOf(r.Context(), c, r, auth.ReadCode)
+	if err != nil {
+		s.fail(w, r, err, "Job")
+		return
+	}
+	want := path.Clean("/" + r.PathValue("path"))[1:]
+	a, err := s.Store.Artifact(r.Context(), j.ID, "archive")
+	if err != nil || a.Format != "zip" {
+		s.fail(w, r, errNotFoundf("Artifacts"), "")
+		return
+	}
+	rc, err := s.Blobs.Get(r.Context(), a.BlobKey)
+	if err != nil {
+		s.fail(w, r, err, "")
+		return
+	}
+	defer rc.Close()
+	// zip needs random access; artifacts are bounded by the upload limit.
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		s.fail(w, r, err, "")
+		return
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		s.fail(w, r, errInvalidf("the artifacts archive is not a zip file"), "")
+		return
+	}
+	for _, f := range zr.File {
+		if strings.TrimPrefix(f.Name, "./") != want || f.FileInfo().IsDir() {
+			continue
+		}
+		fr, err := f.Open()
+		if err != nil {
+			s.fail(w, r, err, "")
+			return
+		}
+		defer fr.Close()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(want)}))
+		io.Copy(w, fr)
+		return
+	}
+	s.fail(w, r, errNotFoundf("File"), "")
+}

@@ -1,0 +1,135 @@
+package runnerapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/ci"
+	"github.com/gantry-ci/gantry/gitlab"
+)
+
+// maxPatch bounds one trace PATCH; the runner sends at most 1 MiB.
+const maxPatch = 4 << 20
+
+// traceInterval is how often runners send trace updates (seconds).
+const traceInterval = "3"
+
+// lengthError is the error Traces.Append returns for an offset that is not
+// the stored length; it tells the length (trace.RangeError).
+type lengthError interface {
+	error
+	StoredLength() int64
+}
+
+// tooLargeError marks an append beyond the log size limit.
+type tooLargeError interface {
+	error
+	TooLarge() bool
+}
+
+// patchTrace answers PATCH /jobs/:id/trace: append the bytes at the
+// Content-Range offset (202 with the new Range), or 416 with the stored
+// length when the runner's offset is off.
+func (s *Server) patchTrace(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.jobFor(w, r, "")
+	if !ok {
+		return
+	}
+	start, end, err := contentRange(r.Header.Get("Content-Range"))
+	if err != nil {
+		message(w, http.StatusBadRequest, "400 Bad request - "+err.Error())
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxPatch+1))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(body) > maxPatch || (end >= start && int64(len(body)) != end-start+1) {
+		message(w, http.StatusBadRequest, "400 Bad request - body does not match Content-Range")
+		return
+	}
+	ctx := r.Context()
+	secrets, err := s.secretsFor(ctx, j, tokenOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	length, err := s.Traces.Append(ctx, j.ID, start, body, secrets)
+	var le lengthError
+	var tl tooLargeError
+	switch {
+	case errors.As(err, &le):
+		w.Header().Set("Range", "0-"+strconv.FormatInt(le.StoredLength(), 10))
+		w.Header().Set(gitlab.HeaderJobStatus, string(j.Status))
+		message(w, http.StatusRequestedRangeNotSatisfiable, "416 Range Not Satisfiable")
+		return
+	case errors.As(err, &tl) && tl.TooLarge():
+		s.log().Warn("job log over the size limit; failing the job", "job", j.ID)
+		s.Pipelines.Finish(ctx, j.ID, pipelineFailure("trace_size_exceeded"))
+		w.Header().Set(gitlab.HeaderJobStatus, string(gantry.StatusFailed))
+		message(w, http.StatusForbidden, "403 Forbidden - job log is too large")
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Store.TouchJob(ctx, j.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Range", "0-"+strconv.FormatInt(length, 10))
+	w.Header().Set(gitlab.HeaderJobStatus, string(j.Status))
+	w.Header().Set(gitlab.HeaderTraceUpdateInterval, traceInterval)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// contentRange parses the runner's "start-end" (inclusive end, no unit).
+func contentRange(h string) (int64, int64, error) {
+	h = strings.TrimPrefix(strings.TrimSpace(h), "bytes ")
+	a, b, ok := strings.Cut(h, "-")
+	start, err1 := strconv.ParseInt(a, 10, 64)
+	end, err2 := strconv.ParseInt(strings.Split(b, "/")[0], 10, 64)
+	if !ok || err1 != nil || err2 != nil || start < 0 || end < start-1 {
+		return 0, 0, fmt.Errorf("Content-Range %q is invalid", h)
+	}
+	return start, end, nil
+}
+
+// secretsFor returns the values to mask in a job's log: the job token (the
+// runner sends it with every request) and the masked CI/CD variables the
+// job gets. They are kept from when the job was handed out, or computed
+// again after a restart.
+func (s *Server) secretsFor(ctx context.Context, j gantry.Job, token string) ([]string, error) {
+	if v, ok := s.secrets.Load(j.ID); ok {
+		return v.([]string), nil
+	}
+	in := payloadInput{token: token}
+	if s.Variables != nil {
+		p, err := s.Store.Project(ctx, j.ProjectID)
+		if err != nil {
+			return nil, err
+		}
+		vars, err := s.Variables.CIVariables(ctx, p, j.Protected)
+		if err != nil {
+			return nil, err
+		}
+		var spec ci.Job
+		_ = json.Unmarshal(j.Spec, &spec)
+		env := ""
+		if spec.Environment != nil {
+			env = spec.Environment.Name
+		}
+		in.ciVars = gantry.ForEnvironment(vars, env)
+	}
+	secrets := secretsOf(in)
+	s.secrets.Store(j.ID, secrets)
+	return secrets, nil
+}
