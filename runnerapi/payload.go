@@ -35,17 +35,17 @@ const defaultGitDepth = 20
 // payloadInput is everything a job payload is made of, loaded up front so
 // that buildPayload is a pure function.
 type payloadInput struct {
-	job        gantry.Job
-	spec       ci.Job
-	pipeline   gantry.Pipeline
-	project    gantry.Project
-	runner     gantry.Runner
-	token      string
+	job         gantry.Job
+	spec        ci.Job
+	pipeline    gantry.Pipeline
+	project     gantry.Project
+	runner      gantry.Runner
+	token       string
 	externalURL string
-	predefined []ci.Variable
-	ciVars     []gantry.CIVariable // already chosen for the job's environment
-	deps       []dependency
-	cacheKeys  map[int]string // cache index → key computed from key:files
+	predefined  []ci.Variable
+	ciVars      []gantry.CIVariable // already chosen for the job's environment
+	deps        []dependency
+	cacheKeys   map[int]string // cache index → key computed from key:files
 }
 
 // dependency is a job whose artifacts this job downloads.
