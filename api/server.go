@@ -40,6 +40,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerIdentity(mux)
 	s.registerProjects(mux)
 	s.registerRepository(mux)
+	s.registerCICD(mux)
 }
 
 // readScopes and writeScopes are what tokens need by default: any GET with

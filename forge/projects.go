@@ -23,7 +23,8 @@ type NewProject struct {
 
 // CreateProject creates a project and its empty repository. In a personal
 // namespace only its owner (or an admin) may; in a group, developers and up.
-// A project may not be more visible than its group.
+// A project may not be more visible than its group. Its default branch is
+// protected as GitLab's default ("fully protected") has it.
 func (s *Service) CreateProject(ctx context.Context, actor auth.Actor, np NewProject) (gantry.Project, error) {
 	if actor.Anonymous() {
 		return gantry.Project{}, fmt.Errorf("create project: %w", gantry.ErrUnauthorized)
@@ -57,6 +58,15 @@ func (s *Service) CreateProject(ctx context.Context, actor auth.Actor, np NewPro
 		Visibility: np.Visibility, DefaultBranch: np.DefaultBranch, CreatorID: max(actor.User.ID, 0)}
 	if err := s.store.CreateProject(ctx, &p); err != nil {
 		return gantry.Project{}, err
+	}
+	// GitLab protects the default branch of every new project; do it
+	// before the repository exists, so that it is never unprotected.
+	protect := defaultBranchProtection(p)
+	if err := s.store.CreateProtectedRef(ctx, &protect); err != nil {
+		if derr := s.store.DeleteProject(ctx, p.ID); derr != nil {
+			s.log.Error("undo project after failed branch protection", "project", p.ID, "err", derr)
+		}
+		return gantry.Project{}, fmt.Errorf("protect default branch of %s: %w", p.FullPath(), err)
 	}
 	if _, err := s.repos.Init(ctx, p.ID, p.DefaultBranch); err != nil {
 		// Without a repository the project is useless: undo the row.
