@@ -74,8 +74,11 @@ func ParseCommands(r *bufio.Reader) (Commands, error) {
 	var c Commands
 	for {
 		payload, flush, err := readPacket(r, &c.Raw)
-		if errors.Is(err, io.EOF) && len(c.Raw) == 0 {
-			return c, nil
+		if errors.Is(err, io.EOF) {
+			if len(c.Raw) == 0 {
+				return c, nil
+			}
+			return Commands{}, fmt.Errorf("%w: push command list ends without a flush packet", gantry.ErrInvalid)
 		}
 		if err != nil {
 			return Commands{}, err
@@ -106,15 +109,23 @@ func (c *Commands) add(payload []byte) error {
 	if len(c.List) == 0 {
 		var caps string
 		line, caps, _ = strings.Cut(line, "\x00")
-		c.Capabilities = strings.Fields(caps)
+		if caps = strings.TrimSpace(caps); caps != "" {
+			c.Capabilities = strings.Fields(caps)
+		}
 	}
 	parts := strings.SplitN(line, " ", 3)
 	if len(parts) != 3 || !validID(parts[0]) || len(parts[1]) != len(parts[0]) || !validID(parts[1]) ||
-		parts[2] == "" || strings.ContainsAny(parts[2], "\x00 ") {
+		!plausibleRef(parts[2]) {
 		return fmt.Errorf("%w: malformed push command %q", gantry.ErrInvalid, truncate(line, 100))
 	}
 	c.List = append(c.List, RefCommand{Old: parts[0], New: parts[1], Ref: parts[2]})
 	return nil
+}
+
+// plausibleRef refuses ref names no git would send: empty, or holding
+// spaces or control characters (receive-pack checks the rest).
+func plausibleRef(ref string) bool {
+	return ref != "" && strings.IndexFunc(ref, func(r rune) bool { return r <= ' ' || r == 0x7f }) < 0
 }
 
 // validID accepts a SHA-1 or SHA-256 object name in lower-case hex.
