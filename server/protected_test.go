@@ -153,7 +153,8 @@ func TestRefusedLargePush(t *testing.T) {
 func TestProtectedTagsOverGit(t *testing.T) {
 	f := newFixture(t)
 	p := f.project(t, "tags", gl.PrivateVisibility)
-	devURL := gittest.URLWithAuth(p.HTTPURLToRepo, "dev", f.user(t, "dev", p.ID, gl.DeveloperPermissions))
+	devToken := f.user(t, "dev", p.ID, gl.DeveloperPermissions)
+	devURL := gittest.URLWithAuth(p.HTTPURLToRepo, "dev", devToken)
 	maintURL := gittest.URLWithAuth(p.HTTPURLToRepo, "maint", f.user(t, "maint", p.ID, gl.MaintainerPermissions))
 	if _, _, err := f.root.ProtectedTags.ProtectRepositoryTags(p.ID, &gl.ProtectRepositoryTagsOptions{
 		Name: gl.Ptr("v*"), CreateAccessLevel: gl.Ptr(gl.MaintainerPermissions)}); err != nil {
@@ -184,4 +185,23 @@ func TestProtectedTagsOverGit(t *testing.T) {
 	gittest.Run(t, wt, "tag", "main")
 	out, ok = pushAs(t, wt, maintURL, "refs/tags/main")
 	wantRefused(t, "tag named like the default branch", out, ok, "You cannot use default branch name to create a tag")
+
+	// The branches and tags API shows the protection.
+	dev, err := gl.NewClient(devToken, gl.WithBaseURL(f.srv.URL+"/api/v4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := dev.Branches.GetBranch(p.ID, "main")
+	if err != nil || !b.Protected || b.DevelopersCanPush || b.CanPush || !b.Default {
+		t.Errorf("main as the developer sees it = %+v, %v", b, err)
+	}
+	tags, _, err := dev.Tags.ListTags(p.ID, nil)
+	if err != nil || len(tags) != 2 {
+		t.Fatalf("tags = %+v, %v", tags, err)
+	}
+	for _, tag := range tags {
+		if tag.Protected != strings.HasPrefix(tag.Name, "v") {
+			t.Errorf("tag %s protected = %v", tag.Name, tag.Protected)
+		}
+	}
 }
