@@ -59,14 +59,9 @@ func (s *Service) CreateProject(ctx context.Context, actor auth.Actor, np NewPro
 	if err := s.store.CreateProject(ctx, &p); err != nil {
 		return gantry.Project{}, err
 	}
-	// GitLab protects the default branch of every new project; do it
-	// before the repository exists, so that it is never unprotected.
-	protect := defaultBranchProtection(p)
-	if err := s.store.CreateProtectedRef(ctx, &protect); err != nil {
-		if derr := s.store.DeleteProject(ctx, p.ID); derr != nil {
-			s.log.Error("undo project after failed branch protection", "project", p.ID, "err", derr)
-		}
-		return gantry.Project{}, fmt.Errorf("protect default branch of %s: %w", p.FullPath(), err)
+	// Protect before the repository exists, so it is never unprotected.
+	if err := s.protectDefaultBranch(ctx, p); err != nil {
+		return gantry.Project{}, err
 	}
 	if _, err := s.repos.Init(ctx, p.ID, p.DefaultBranch); err != nil {
 		// Without a repository the project is useless: undo the row.

@@ -152,6 +152,19 @@ func validateProtectedRef(r gantry.ProtectedRef) error {
 	return nil
 }
 
+// protectDefaultBranch protects a new project's default branch, as GitLab
+// does; if it can't, it removes the project row again.
+func (s *Service) protectDefaultBranch(ctx context.Context, p gantry.Project) error {
+	protect := defaultBranchProtection(p)
+	if err := s.store.CreateProtectedRef(ctx, &protect); err != nil {
+		if derr := s.store.DeleteProject(ctx, p.ID); derr != nil {
+			s.log.Error("undo project after failed branch protection", "project", p.ID, "err", derr)
+		}
+		return fmt.Errorf("protect default branch of %s: %w", p.FullPath(), err)
+	}
+	return nil
+}
+
 // defaultBranchProtection is GitLab's default for a new project's default
 // branch ("fully protected"): maintainers push and merge, no force push.
 func defaultBranchProtection(p gantry.Project) gantry.ProtectedRef {
