@@ -9,14 +9,19 @@ import (
 	"strings"
 
 	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/forge"
 )
 
-// status maps an error to its HTTP status and GitLab-style message. It is
-// the only place where errors become status codes. noun names the thing a
-// 404 is about ("Project"), as GitLab's messages do.
-func status(err error, noun string) (int, string) {
+// status maps an error to its HTTP status and GitLab-style message (a
+// string, or field → messages for a *forge.FieldError). It is the only
+// place where errors become status codes. noun names the thing a 404 is
+// about ("Project"), as GitLab's messages do.
+func status(err error, noun string) (int, any) {
 	detail := detailOf(err)
+	var fe *forge.FieldError
 	switch {
+	case errors.As(err, &fe):
+		return http.StatusBadRequest, map[string][]string{fe.Field: {fe.Message}}
 	case errors.Is(err, gantry.ErrInvalid):
 		return http.StatusBadRequest, "400 Bad request - " + detail
 	case errors.Is(err, gantry.ErrUnauthorized):

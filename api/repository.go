@@ -8,7 +8,6 @@ import (
 	"path"
 	"strconv"
 
-	"github.com/gantry-ci/gantry/auth"
 	"github.com/gantry-ci/gantry/forge"
 	"github.com/gantry-ci/gantry/gitlab"
 )
@@ -23,13 +22,13 @@ func (s *Server) registerRepository(mux *http.ServeMux) {
 	s.route(mux, "GET /api/v4/projects/{id}/repository/files/{path}/raw", nil, s.getFile(true))
 }
 
-func (s *Server) refJSON(kind string, pa forge.ProjectAccess, actor auth.Actor, r forge.RefWithCommit) any {
+func (s *Server) refJSON(kind string, pa forge.ProjectAccess, r forge.RefWithCommit) any {
 	c := s.commit(pa.Project, r.Commit)
 	if kind == "tags" {
-		return gitlab.Tag{Name: r.Name, Message: r.Message, Target: r.Target, Commit: c}
+		return gitlab.Tag{Name: r.Name, Message: r.Message, Target: r.Target, Commit: c, Protected: r.Protected}
 	}
-	canPush := auth.Can(actor, auth.PushCode, pa.Project.Visibility, pa.Level)
-	return gitlab.Branch{Name: r.Name, Commit: c, Default: r.Name == pa.Project.DefaultBranch, CanPush: canPush,
+	return gitlab.Branch{Name: r.Name, Commit: c, Default: r.Name == pa.Project.DefaultBranch, CanPush: r.CanPush,
+		Protected: r.Protected, DevelopersCanPush: r.DevelopersCanPush, DevelopersCanMerge: r.DevelopersCanMerge,
 		WebURL: s.url("/" + pa.Project.FullPath() + "/-/tree/" + r.Name)}
 }
 
@@ -49,7 +48,7 @@ func (s *Server) listRefs(kind string) handlerFunc {
 		limit, offset := pg.Size, (pg.Number-1)*pg.Size
 		out := make([]any, 0, limit)
 		for i := offset; i < len(refs) && i < offset+limit; i++ {
-			out = append(out, s.refJSON(kind, pa, c.actor, refs[i]))
+			out = append(out, s.refJSON(kind, pa, refs[i]))
 		}
 		s.writePage(w, r, pg, len(refs), out)
 	}
@@ -69,7 +68,7 @@ func (s *Server) getRef(kind string) handlerFunc {
 		}
 		for _, ref := range refs {
 			if ref.Name == name {
-				writeJSON(w, http.StatusOK, s.refJSON(kind, pa, c.actor, ref))
+				writeJSON(w, http.StatusOK, s.refJSON(kind, pa, ref))
 				return
 			}
 		}

@@ -59,6 +59,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerIdentity(mux)
 	s.registerProjects(mux)
 	s.registerRepository(mux)
+	s.registerCICD(mux)
 	s.registerPipelines(mux)
 	s.registerJobs(mux)
 	s.registerRunners(mux)

@@ -22,7 +22,9 @@ var _ smarthttp.Authorizer = (*Service)(nil)
 // credentials (a token as password with any username, or a password),
 // finds the project, checks token scopes and the actor's role, and for a
 // push to a path that does not exist creates a private project in the
-// actor's namespace ("push to create", as GitLab does).
+// actor's namespace ("push to create", as GitLab does). A push's ref
+// updates are then vetted against the project's protected branches and
+// tags (see checkUpdates).
 func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials, path string, push bool) (smarthttp.Repository, error) {
 	var actor auth.Actor
 	if creds.Present && creds.Username == "gitlab-ci-token" {
@@ -49,7 +51,8 @@ func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials,
 	if err != nil {
 		return smarthttp.Repository{}, err
 	}
-	if _, err := s.checkProject(ctx, actor, p, action); err != nil {
+	pa, err := s.checkProject(ctx, actor, p, action)
+	if err != nil {
 		if actor.Anonymous() && errors.Is(err, gantry.ErrForbidden) {
 			// Ask for credentials rather than refuse: git only sends
 			// them after a 401.
@@ -66,6 +69,10 @@ func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials,
 		repo.Pushed = func(ctx context.Context) error {
 			_, err := s.SyncRefs(ctx, p.ID, uid)
 			return err
+		}
+		u := pusher{level: pa.Level, admin: actor.Admin()}
+		repo.CheckUpdates = func(ctx context.Context, cmds []smarthttp.RefCommand) ([]string, error) {
+			return s.checkUpdates(ctx, pa.Project, u, cmds)
 		}
 	}
 	return repo, nil

@@ -23,7 +23,8 @@ type NewProject struct {
 
 // CreateProject creates a project and its empty repository. In a personal
 // namespace only its owner (or an admin) may; in a group, developers and up.
-// A project may not be more visible than its group.
+// A project may not be more visible than its group. Its default branch is
+// protected as GitLab's default ("fully protected") has it.
 func (s *Service) CreateProject(ctx context.Context, actor auth.Actor, np NewProject) (gantry.Project, error) {
 	if actor.Anonymous() {
 		return gantry.Project{}, fmt.Errorf("create project: %w", gantry.ErrUnauthorized)
@@ -56,6 +57,10 @@ func (s *Service) CreateProject(ctx context.Context, actor auth.Actor, np NewPro
 	p := gantry.Project{Namespace: ns, Name: np.Name, Path: np.Path, Description: np.Description,
 		Visibility: np.Visibility, DefaultBranch: np.DefaultBranch, CreatorID: max(actor.User.ID, 0)}
 	if err := s.store.CreateProject(ctx, &p); err != nil {
+		return gantry.Project{}, err
+	}
+	// Protect before the repository exists, so it is never unprotected.
+	if err := s.protectDefaultBranch(ctx, p); err != nil {
 		return gantry.Project{}, err
 	}
 	if _, err := s.repos.Init(ctx, p.ID, p.DefaultBranch); err != nil {

@@ -13,10 +13,18 @@ import (
 // MaxFileSize bounds what the files API returns in one response.
 const MaxFileSize = 10 << 20
 
-// RefWithCommit is a branch or tag with its commit read.
+// RefWithCommit is a branch or tag with its commit read and what its
+// protection means for the actor who listed it.
 type RefWithCommit struct {
 	git.Ref
 	Commit git.Commit
+	// Protected: a protected branch or tag rule matches the name.
+	Protected bool
+	// DevelopersCanPush and DevelopersCanMerge: a matching rule admits
+	// developers (GitLab's branch API shows both).
+	DevelopersCanPush, DevelopersCanMerge bool
+	// CanPush: the actor may push to the branch.
+	CanPush bool
 }
 
 // Refs lists a project's branches (kind "heads") or tags ("tags") whose
@@ -47,11 +55,31 @@ func (s *Service) Refs(ctx context.Context, actor auth.Actor, idOrPath, kind, se
 	for _, c := range commits {
 		byID[c.ID] = c
 	}
+	rules, err := s.store.ProtectedRefs(ctx, pa.Project.ID, kind == "tags")
+	if err != nil {
+		return nil, pa, err
+	}
+	u := pusher{level: pa.Level, admin: actor.Admin()}
+	mayPush := auth.Can(actor, auth.PushCode, pa.Project.Visibility, pa.Level)
 	out := make([]RefWithCommit, len(keep))
 	for i, r := range keep {
 		out[i] = RefWithCommit{Ref: r, Commit: byID[r.Commit]}
+		out[i].protect(matching(rules, r.Name), u, mayPush)
 	}
 	return out, pa, nil
+}
+
+// protect fills in the protection fields from the rules matching the
+// ref; mayPush is whether the actor may push to the project at all.
+func (r *RefWithCommit) protect(rules []gantry.ProtectedRef, u pusher, mayPush bool) {
+	rulePush := false
+	for _, rule := range rules {
+		r.Protected = true
+		r.DevelopersCanPush = r.DevelopersCanPush || rule.PushLevel == gantry.Developer
+		r.DevelopersCanMerge = r.DevelopersCanMerge || rule.MergeLevel == gantry.Developer
+		rulePush = rulePush || u.may(rule.PushLevel)
+	}
+	r.CanPush = mayPush && (!r.Protected || rulePush)
 }
 
 // File is a repository file at a ref.

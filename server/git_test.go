@@ -67,6 +67,11 @@ func (f *fixture) project(t *testing.T, name string, vis gl.VisibilityValue) *gl
 func TestGitOverHTTP(t *testing.T) {
 	f := newFixture(t)
 	p := f.project(t, "app", gl.PrivateVisibility)
+	// New projects protect their default branch, as in GitLab; this test
+	// is about plain developer pushes (protected_test.go covers the rest).
+	if _, err := f.root.ProtectedBranches.UnprotectRepositoryBranches(p.ID, "main"); err != nil {
+		t.Fatalf("unprotect main: %v", err)
+	}
 	dev := f.user(t, "dev", p.ID, gl.DeveloperPermissions)
 	rep := f.user(t, "rep", p.ID, gl.ReporterPermissions)
 	f.user(t, "stranger", 0, 0)

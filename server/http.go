@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -90,7 +91,7 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	apiServer := &api.Server{Forge: s.forge, ExternalURL: s.URL, Log: s.log}
 	apiServer.Register(mux)
-	git := &smarthttp.Handler{Auth: s.forge, Log: s.log, Realm: "Gantry"}
+	git := &smarthttp.Handler{Auth: s.forge, Log: s.log, Realm: "Gantry", HooksDir: filepath.Join(s.cfg.DataDir, "hooks")}
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("Gantry OK"))

@@ -32,6 +32,12 @@ type Repository struct {
 	ProjectID int64
 	// Pushed, if set, is called after a successful receive-pack.
 	Pushed func(ctx context.Context) error
+	// CheckUpdates, if set, vets a push's ref updates before receive-pack
+	// sees them. A *RefusedError refuses the whole push with GitLab's
+	// message; any other error fails the request. It returns the refs
+	// whose update must be a fast-forward: that needs the pushed objects,
+	// so a pre-receive hook checks it once receive-pack has them.
+	CheckUpdates func(ctx context.Context, cmds []RefCommand) (fastForwardOnly []string, err error)
 }
 
 // Authorizer decides whether the request may read (push=false) or write the
@@ -50,6 +56,12 @@ type Handler struct {
 	Log    *slog.Logger
 	Realm  string // for WWW-Authenticate, e.g. "Gantry"
 	Prefix string // URL prefix before the repository path, e.g. "" or "/git"
+	// HooksDir is where the handler installs the pre-receive hook that
+	// refuses force pushes (see git.InstallHooks). Without it, a push that
+	// must be a fast-forward is refused with a server error.
+	HooksDir string
+
+	hooks hookInstaller
 }
 
 // services maps the URL's service name to the git subcommand.
@@ -173,11 +185,18 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo Repository, s
 		defer zr.Close()
 		body = zr
 	}
+	var env []string
+	if sub == "receive-pack" {
+		var done bool
+		if body, env, done = h.vetPush(w, r, repo, body); done {
+			return
+		}
+	}
 	noCache(w)
 	w.Header().Set("Content-Type", "application/x-"+service+"-result")
 	// A clone of a big repository takes as long as it takes; the client's
 	// disconnect (the request context) ends it.
-	cmd := git.NewCommand(sub, "--stateless-rpc", ".").Dir(repo.Repo.Dir).Env(protocolEnv(r)...).Timeout(0)
+	cmd := git.NewCommand(sub, "--stateless-rpc", ".").Dir(repo.Repo.Dir).Env(protocolEnv(r)...).Env(env...).Timeout(0)
 	fw := &flushWriter{w: w, f: http.NewResponseController(w)}
 	err := cmd.Run(r.Context(), body, fw)
 	if err != nil {

@@ -19,6 +19,8 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 	t.Run("Visibility", func(t *testing.T) { testVisibility(t, open(t)) })
 	t.Run("Members", func(t *testing.T) { testMembers(t, open(t)) })
 	t.Run("Refs", func(t *testing.T) { testRefs(t, open(t)) })
+	t.Run("Variables", func(t *testing.T) { testVariables(t, open(t)) })
+	t.Run("ProtectedRefs", func(t *testing.T) { testProtectedRefs(t, open(t)) })
 }
 
 // MustUser creates a user or fails the test.

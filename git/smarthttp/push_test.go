@@ -1,0 +1,129 @@
+package smarthttp
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gantry-ci/gantry/git"
+)
+
+// fakeAuth authorizes every request with a fixed repository.
+type fakeAuth struct{ repo Repository }
+
+func (f fakeAuth) AuthorizeGit(context.Context, Credentials, string, bool) (Repository, error) {
+	return f.repo, nil
+}
+
+func post(t *testing.T, h http.Handler, body []byte, gz bool) *httptest.ResponseRecorder {
+	t.Helper()
+	if gz {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(body)
+		zw.Close()
+		body = buf.Bytes()
+	}
+	req := httptest.NewRequest(http.MethodPost, "/group/app.git/git-receive-pack", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-git-receive-pack-request")
+	if gz {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestVetPush(t *testing.T) {
+	repoDir := t.TempDir()
+	if err := git.NewCommand("init", "--bare", "--quiet").Arg(repoDir).Run(t.Context(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var seen []RefCommand
+	refuse := func(_ context.Context, cmds []RefCommand) ([]string, error) {
+		seen = cmds
+		return nil, &RefusedError{Ref: "refs/heads/main", Reason: "protected branch", Message: "You are not allowed to push code to protected branches on this project."}
+	}
+	ffOnly := func(_ context.Context, cmds []RefCommand) ([]string, error) { return []string{"refs/heads/main"}, nil }
+	commands := pkts(a+" "+b+" refs/heads/main\x00report-status side-band-64k", zero+" "+b+" refs/heads/x", "")
+	pack := []byte("PACK" + strings.Repeat("\x00", 1<<20)) // drained, never read as a pack
+
+	t.Run("refused, side-band", func(t *testing.T) {
+		h := &Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: repoDir}, CheckUpdates: refuse}}}
+		for _, gz := range []bool{false, true} {
+			rec := post(t, h, append([]byte(commands), pack...), gz)
+			if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/x-git-receive-pack-result" {
+				t.Fatalf("gzip %v: status %d, type %q", gz, rec.Code, rec.Header().Get("Content-Type"))
+			}
+			ch := demux(t, rec.Body.Bytes())
+			if !strings.Contains(ch[2], "protected branches") || !strings.Contains(ch[1], "ng refs/heads/main protected branch\n") ||
+				!strings.Contains(ch[1], "ng refs/heads/x push declined\n") {
+				t.Errorf("gzip %v: channels = %q", gz, ch)
+			}
+		}
+		want := []RefCommand{{a, b, "refs/heads/main"}, {zero, b, "refs/heads/x"}}
+		if diff := cmp.Diff(want, seen); diff != "" {
+			t.Errorf("CheckUpdates got (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("refused, no report-status", func(t *testing.T) {
+		h := &Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: repoDir}, CheckUpdates: refuse}}}
+		rec := post(t, h, []byte(pkts(a+" "+b+" refs/heads/main", "")), false)
+		if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "protected branches") {
+			t.Errorf("status %d body %q", rec.Code, rec.Body.String())
+		}
+	})
+	t.Run("malformed", func(t *testing.T) {
+		h := &Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: repoDir}, CheckUpdates: refuse}}}
+		rec := post(t, h, []byte("00zzgarbage"), false)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("status %d body %q", rec.Code, rec.Body.String())
+		}
+	})
+	t.Run("fast-forward check without hooks folder fails closed", func(t *testing.T) {
+		h := &Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: repoDir}, CheckUpdates: ffOnly}}}
+		rec := post(t, h, []byte(commands), false)
+		if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "force pushes") {
+			t.Errorf("status %d body %q", rec.Code, rec.Body.String())
+		}
+	})
+	t.Run("allowed commands reach receive-pack", func(t *testing.T) {
+		hooks := t.TempDir()
+		h := &Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: repoDir}, CheckUpdates: ffOnly}}, HooksDir: hooks}
+		// Deleting a ref that doesn't exist: receive-pack answers for it,
+		// which shows it read the replayed command list.
+		rec := post(t, h, []byte(pkts(a+" "+zero+" refs/heads/gone\x00report-status delete-refs", "")), false)
+		body, _ := io.ReadAll(rec.Body)
+		if rec.Code != http.StatusOK || !bytes.Contains(body, []byte("refs/heads/gone")) {
+			t.Errorf("status %d body %q", rec.Code, body)
+		}
+	})
+}
+
+func TestInstallHooks(t *testing.T) {
+	dir := t.TempDir()
+	for range 2 { // rewriting is fine
+		if err := git.InstallHooks(t.Context(), dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := git.FastForwardOnlyEnv(dir, []string{"refs/heads/main", "refs/heads/release/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "GANTRY_FF_ONLY=refs/heads/main\nrefs/heads/release/1"; env[len(env)-1] != want {
+		t.Errorf("env = %q", env)
+	}
+	for _, bad := range []string{"", "refs/heads/a b", "refs/heads/a\nb"} {
+		if _, err := git.FastForwardOnlyEnv(dir, []string{bad}); err == nil {
+			t.Errorf("FastForwardOnlyEnv(%q) accepted", bad)
+		}
+	}
+}
