@@ -31,7 +31,13 @@ type Service struct {
 	hashCost int
 
 	pushMu sync.Map // project id → *sync.Mutex: one ref reconciliation at a time
+	onPush []func() // called after a push recorded ref updates
 }
+
+// OnPush registers fn to be called after pushes record ref updates (the
+// pipeline loop uses it to start at once rather than at its next tick).
+// Register before serving; it is not safe to call concurrently with pushes.
+func (s *Service) OnPush(fn func()) { s.onPush = append(s.onPush, fn) }
 
 // Config holds a Service's dependencies.
 type Config struct {

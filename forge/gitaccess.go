@@ -116,7 +116,13 @@ func (s *Service) SyncRefs(ctx context.Context, projectID, userID int64) ([]gant
 	if err != nil {
 		return nil, fmt.Errorf("read refs of project %d: %w", projectID, err)
 	}
-	return s.store.SyncRefs(ctx, projectID, userID, tips)
+	ups, err := s.store.SyncRefs(ctx, projectID, userID, tips)
+	if err == nil && len(ups) > 0 {
+		for _, fn := range s.onPush {
+			fn()
+		}
+	}
+	return ups, err
 }
 
 // Recover runs at start-up, before anyone can push: it removes lock files

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gantry-ci/gantry/api"
 	"github.com/gantry-ci/gantry/git/smarthttp"
+	"github.com/gantry-ci/gantry/runnerapi"
 )
 
 // httpMetrics counts requests by route pattern, never by raw path, so that
@@ -89,8 +90,13 @@ func (s *Server) handler() http.Handler {
 	metrics := newHTTPMetrics(reg)
 
 	mux := http.NewServeMux()
-	apiServer := &api.Server{Forge: s.forge, ExternalURL: s.URL, Log: s.log}
+	apiServer := &api.Server{Forge: s.forge, Pipelines: s.pipelines, Store: s.store, Traces: s.traces, Blobs: s.blobs,
+		Queue: s.queue, ExternalURL: s.URL, Log: s.log}
 	apiServer.Register(mux)
+	runners := &runnerapi.Server{Forge: s.forge, Pipelines: s.pipelines, Queue: s.queue, Store: s.store, Traces: s.traces,
+		Blobs: s.blobs, Variables: s.forge, ExternalURL: s.URL, Log: s.log, LongPoll: s.cfg.CI.LongPoll,
+		MaxArtifactSize: s.cfg.CI.MaxArtifactSize}
+	runners.Register(mux)
 	git := &smarthttp.Handler{Auth: s.forge, Log: s.log, Realm: "Gantry", HooksDir: filepath.Join(s.cfg.DataDir, "hooks")}
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

@@ -19,9 +19,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gantry-ci/gantry/blob"
+	"github.com/gantry-ci/gantry/blob/fs"
 	"github.com/gantry-ci/gantry/forge"
 	"github.com/gantry-ci/gantry/git"
+	"github.com/gantry-ci/gantry/pipeline"
+	"github.com/gantry-ci/gantry/queue"
 	"github.com/gantry-ci/gantry/store"
+	"github.com/gantry-ci/gantry/trace"
 	"github.com/gantry-ci/gantry/store/sqlite"
 )
 
@@ -35,6 +40,17 @@ type Config struct {
 	ShutdownTimeout  time.Duration
 	Log              *slog.Logger
 	Out              io.Writer // where the start-up banner goes
+	CI               CIConfig
+}
+
+// CIConfig tunes the CI side; zero values take defaults.
+type CIConfig struct {
+	LongPoll        time.Duration // how long a runner's job request is held (50 s)
+	SilentTimeout   time.Duration // runner silence that fails a running job (10 min)
+	ConfirmTimeout  time.Duration // wait for a runner's two-phase confirmation (1 min)
+	TickInterval    time.Duration // background work interval (1 s)
+	MaxArtifactSize int64         // per upload (100 MiB)
+	MaxTraceSize    int64         // per job log (100 MiB)
 }
 
 // Server is a started (listening) Gantry server.
@@ -43,10 +59,14 @@ type Server struct {
 	URL      *url.URL
 	log      *slog.Logger
 	lock     *os.File
-	store    *store.Store
-	forge    *forge.Service
-	listener net.Listener
-	http     *http.Server
+	store     *store.Store
+	forge     *forge.Service
+	pipelines *pipeline.Service
+	queue     *queue.Queue
+	traces    *trace.Service
+	blobs     blob.Store
+	listener  net.Listener
+	http      *http.Server
 }
 
 // Open takes the data folder, opens and migrates the database, creates the
@@ -87,6 +107,9 @@ func (s *Server) open(ctx context.Context) error {
 	if err := s.bootstrap(ctx); err != nil {
 		return err
 	}
+	if s.blobs, err = fs.New(filepath.Join(s.cfg.DataDir, "objects")); err != nil {
+		return err
+	}
 	if err := s.forge.Recover(ctx); err != nil {
 		return fmt.Errorf("recover repositories: %w", err)
 	}
@@ -96,6 +119,7 @@ func (s *Server) open(ctx context.Context) error {
 	if s.URL, err = externalURL(s.cfg.ExternalURL, s.listener.Addr().String()); err != nil {
 		return err
 	}
+	s.wireCI()
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	return nil
 }
@@ -141,6 +165,13 @@ func externalURL(configured, addr string) (*url.URL, error) {
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	background := make(chan struct{})
+	go func() {
+		defer close(background)
+		s.pipelines.Run(bg)
+	}()
+	defer func() { stopBackground(); <-background }()
 	s.log.Info("gantry server started", "url", s.URL.String(), "data_dir", s.cfg.DataDir)
 	var err error
 	select {
