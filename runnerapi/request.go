@@ -62,6 +62,9 @@ func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) {
 		s.noJob(w, version)
 		return
 	}
+	if s.PendingTime != nil && !job.QueuedAt.IsZero() {
+		s.PendingTime.Observe(job.StartedAt.Sub(job.QueuedAt).Seconds())
+	}
 	s.log().Info("job assigned", "job", job.ID, "runner", runner.ID, "project", job.ProjectID)
 	writeJSON(w, http.StatusCreated, payload)
 }

@@ -60,6 +60,9 @@ type Server struct {
 	LongPoll time.Duration
 	// MaxArtifactSize bounds one artifact upload (default 100 MiB).
 	MaxArtifactSize int64
+	// PendingTime, if set, observes how long each job waited in the queue
+	// (seconds) when a runner takes it.
+	PendingTime interface{ Observe(float64) }
 
 	secrets sync.Map // job id → []string, the values to mask in its log
 	seen    sync.Map // runner id + system id → time of the last recorded contact

@@ -88,6 +88,10 @@ func (s *Server) handler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := newHTTPMetrics(reg)
+	reg.MustRegister(newCICollector(s.store, s.queue))
+	pending := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gantry_ci_job_pending_seconds",
+		Help: "How long jobs waited in the queue before a runner took them.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 12)})
+	reg.MustRegister(pending)
 
 	mux := http.NewServeMux()
 	apiServer := &api.Server{Forge: s.forge, Pipelines: s.pipelines, Store: s.store, Traces: s.traces, Blobs: s.blobs,
@@ -95,7 +99,7 @@ func (s *Server) handler() http.Handler {
 	apiServer.Register(mux)
 	runners := &runnerapi.Server{Forge: s.forge, Pipelines: s.pipelines, Queue: s.queue, Store: s.store, Traces: s.traces,
 		Blobs: s.blobs, Variables: s.forge, ExternalURL: s.URL, Log: s.log, LongPoll: s.cfg.CI.LongPoll,
-		MaxArtifactSize: s.cfg.CI.MaxArtifactSize}
+		MaxArtifactSize: s.cfg.CI.MaxArtifactSize, PendingTime: pending}
 	runners.Register(mux)
 	git := &smarthttp.Handler{Auth: s.forge, Log: s.log, Realm: "Gantry", HooksDir: filepath.Join(s.cfg.DataDir, "hooks")}
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {
@@ -136,3 +140,5 @@ func writeStatus(w http.ResponseWriter, code int, status string) {
 	w.WriteHeader(code)
 	w.Write([]byte(`{"status":"` + status + `","master_check":[{"status":"` + status + `"}]}` + "\n"))
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -364,3 +364,34 @@ func (t *tx) markPipelineRunning(ctx context.Context, pipelineID int64) error {
 		micros(t.now), micros(t.now), pipelineID)
 	return err
 }
+
+// JobCounts counts the latest job attempts by status.
+func (s *Store) JobCounts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.inRead(ctx, func(t *tx) error {
+		rows, err := t.query(ctx, "SELECT status, COUNT(*) FROM jobs WHERE retried = 0 GROUP BY status")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st string
+			var n int
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			out[st] = n
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// QueueDepth counts pending jobs no runner holds.
+func (s *Store) QueueDepth(ctx context.Context) (int, error) {
+	var n int
+	err := s.inRead(ctx, func(t *tx) error {
+		return t.queryRow(ctx, "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND runner_id IS NULL").Scan(&n)
+	})
+	return n, err
+}
