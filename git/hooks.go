@@ -73,8 +73,12 @@ func InstallHooks(ctx context.Context, dir string) error {
 
 // FastForwardOnlyEnv returns the environment under which receive-pack runs
 // the hooks InstallHooks wrote into dir and refuses any update of refs
-// that is not a fast-forward.
+// that is not a fast-forward. dir must be absolute: git would resolve a
+// relative one against the repository and, finding no hook, skip the check.
 func FastForwardOnlyEnv(dir string, refs []string) ([]string, error) {
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("%w: hooks folder %q is not an absolute path", gantry.ErrInvalid, dir)
+	}
 	size := 0
 	for _, ref := range refs {
 		if ref == "" || strings.IndexFunc(ref, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {

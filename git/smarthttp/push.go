@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"sync"
 
 	"github.com/gantry-ci/gantry/git"
@@ -81,6 +82,10 @@ type hookInstaller struct {
 func (hi *hookInstaller) fastForwardOnly(r *http.Request, dir string, refs []string) ([]string, error) {
 	if dir == "" {
 		return nil, errors.New("no hooks folder configured")
+	}
+	dir, err := filepath.Abs(dir) // receive-pack runs in the repository
+	if err != nil {
+		return nil, err
 	}
 	hi.mu.Lock()
 	defer hi.mu.Unlock()
