@@ -68,7 +68,28 @@ func InstallHooks(ctx context.Context, dir string) error {
 	if out, err := check.CombinedOutput(); err != nil {
 		return fmt.Errorf("hook %s cannot run (is the folder mounted noexec?): %w: %s", hook, err, out)
 	}
+	// git must honour the hooks folder given through its environment
+	// (GIT_CONFIG_COUNT, git 2.31+); an older git would ignore it.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	env, err := FastForwardOnlyEnv(abs, nil)
+	if err != nil {
+		return err
+	}
+	out, err := NewCommand("config", "--get", "core.hooksPath").Env(env...).Output(ctx)
+	if err != nil || strings.TrimSpace(string(out)) != abs {
+		return fmt.Errorf("git ignores core.hooksPath from the environment (git 2.31 or later is needed): %q, %v", out, err)
+	}
 	return nil
+}
+
+// HooksInstalled reports whether dir holds Gantry's pre-receive hook,
+// executable, as InstallHooks leaves it.
+func HooksInstalled(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, "pre-receive"))
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o100 != 0
 }
 
 // FastForwardOnlyEnv returns the environment under which receive-pack runs

@@ -73,7 +73,8 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, cmds Commands, 
 	_, _ = w.Write(refusal(cmds, e))
 }
 
-// hookInstaller installs the hooks once per folder, on first need.
+// hookInstaller installs the hooks on first need, and again if the hook
+// went missing since.
 type hookInstaller struct {
 	mu   sync.Mutex
 	done string
@@ -89,7 +90,7 @@ func (hi *hookInstaller) fastForwardOnly(r *http.Request, dir string, refs []str
 	}
 	hi.mu.Lock()
 	defer hi.mu.Unlock()
-	if hi.done != dir {
+	if hi.done != dir || !git.HooksInstalled(dir) {
 		if err := git.InstallHooks(r.Context(), dir); err != nil {
 			return nil, fmt.Errorf("install hooks: %w", err)
 		}

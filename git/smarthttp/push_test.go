@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -157,6 +158,13 @@ func TestForcePushHook(t *testing.T) {
 	if err == nil || !strings.Contains(out, "You are not allowed to force push code to a protected branch on this project.") ||
 		!strings.Contains(out, "(pre-receive hook declined)") {
 		t.Fatalf("force push: err %v, output:\n%s", err, out)
+	}
+	// A hook deleted behind the server's back is written again.
+	if err := os.Remove(filepath.Join("hooks", "pre-receive")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := gittest.Try(t, wt, "push", "--force", url, "main"); err == nil || !strings.Contains(out, "force push") {
+		t.Fatalf("force push after the hook was deleted: err %v, output:\n%s", err, out)
 	}
 	// Another branch in the same push is not held to fast-forwards.
 	gittest.Run(t, wt, "push", "-q", url, "HEAD:refs/heads/other")
