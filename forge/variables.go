@@ -20,13 +20,14 @@ type VariableTarget struct {
 
 // variableOwner checks that actor may manage the target's variables:
 // admins the instance's, group owners a group's, maintainers a project's.
-// Reading needs the same role: values are secrets.
+// Reading needs the same role: values are secrets. Anonymous callers are
+// gantry.ErrUnauthorized.
 func (s *Service) variableOwner(ctx context.Context, actor auth.Actor, t VariableTarget) (store.VariableOwner, error) {
+	if actor.Anonymous() { // GitLab authenticates first, whatever the target
+		return store.VariableOwner{}, fmt.Errorf("%s variables: %w", t.Level, gantry.ErrUnauthorized)
+	}
 	switch t.Level {
 	case gantry.InstanceLevel:
-		if actor.Anonymous() {
-			return store.VariableOwner{}, fmt.Errorf("instance variables: %w", gantry.ErrUnauthorized)
-		}
 		if !actor.Admin() {
 			return store.VariableOwner{}, fmt.Errorf("instance variables: %w", gantry.ErrForbidden)
 		}

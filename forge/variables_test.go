@@ -200,7 +200,7 @@ func TestVariableAccess(t *testing.T) {
 		{"developer, project", dev, proj, gantry.ErrForbidden},
 		{"maintainer, project", maint, proj, nil},
 		{"stranger, private project", stranger, proj, gantry.ErrNotFound},
-		{"anonymous, project", auth.Actor{}, proj, gantry.ErrNotFound},
+		{"anonymous, project", auth.Actor{}, proj, gantry.ErrUnauthorized},
 		{"maintainer, group", maint, group, gantry.ErrForbidden},
 		{"owner, group", e.owner, group, nil},
 		{"owner, instance", e.owner, inst, gantry.ErrForbidden},

@@ -68,13 +68,38 @@ func InstallHooks(ctx context.Context, dir string) error {
 	if out, err := check.CombinedOutput(); err != nil {
 		return fmt.Errorf("hook %s cannot run (is the folder mounted noexec?): %w: %s", hook, err, out)
 	}
+	// git must honour the hooks folder given through its environment
+	// (GIT_CONFIG_COUNT, git 2.31+); an older git would ignore it.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	env, err := FastForwardOnlyEnv(abs, nil)
+	if err != nil {
+		return err
+	}
+	out, err := NewCommand("config", "--get", "core.hooksPath").Env(env...).Output(ctx)
+	if err != nil || strings.TrimSpace(string(out)) != abs {
+		return fmt.Errorf("git ignores core.hooksPath from the environment (git 2.31 or later is needed): %q, %v", out, err)
+	}
 	return nil
+}
+
+// HooksInstalled reports whether dir holds Gantry's pre-receive hook,
+// executable, as InstallHooks leaves it.
+func HooksInstalled(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, "pre-receive"))
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o100 != 0
 }
 
 // FastForwardOnlyEnv returns the environment under which receive-pack runs
 // the hooks InstallHooks wrote into dir and refuses any update of refs
-// that is not a fast-forward.
+// that is not a fast-forward. dir must be absolute: git would resolve a
+// relative one against the repository and, finding no hook, skip the check.
 func FastForwardOnlyEnv(dir string, refs []string) ([]string, error) {
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("%w: hooks folder %q is not an absolute path", gantry.ErrInvalid, dir)
+	}
 	size := 0
 	for _, ref := range refs {
 		if ref == "" || strings.IndexFunc(ref, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"sync"
 
 	"github.com/gantry-ci/gantry/git"
@@ -72,7 +73,8 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, cmds Commands, 
 	_, _ = w.Write(refusal(cmds, e))
 }
 
-// hookInstaller installs the hooks once per folder, on first need.
+// hookInstaller installs the hooks on first need, and again if the hook
+// went missing since.
 type hookInstaller struct {
 	mu   sync.Mutex
 	done string
@@ -82,9 +84,13 @@ func (hi *hookInstaller) fastForwardOnly(r *http.Request, dir string, refs []str
 	if dir == "" {
 		return nil, errors.New("no hooks folder configured")
 	}
+	dir, err := filepath.Abs(dir) // receive-pack runs in the repository
+	if err != nil {
+		return nil, err
+	}
 	hi.mu.Lock()
 	defer hi.mu.Unlock()
-	if hi.done != dir {
+	if hi.done != dir || !git.HooksInstalled(dir) {
 		if err := git.InstallHooks(r.Context(), dir); err != nil {
 			return nil, fmt.Errorf("install hooks: %w", err)
 		}

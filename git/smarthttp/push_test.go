@@ -7,12 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gantry-ci/gantry/git"
+	"github.com/gantry-ci/gantry/git/gittest"
 )
 
 // fakeAuth authorizes every request with a fixed repository.
@@ -121,9 +124,51 @@ func TestInstallHooks(t *testing.T) {
 	if want := "GANTRY_FF_ONLY=refs/heads/main\nrefs/heads/release/1"; env[len(env)-1] != want {
 		t.Errorf("env = %q", env)
 	}
+	if _, err := git.FastForwardOnlyEnv("relative/hooks", []string{"refs/heads/main"}); err == nil {
+		t.Error("a relative hooks folder was accepted; git would not find the hook and skip the check")
+	}
 	for _, bad := range []string{"", "refs/heads/a b", "refs/heads/a\nb"} {
 		if _, err := git.FastForwardOnlyEnv(dir, []string{bad}); err == nil {
 			t.Errorf("FastForwardOnlyEnv(%q) accepted", bad)
 		}
 	}
+}
+
+// TestForcePushHook pushes with the real git client through the handler,
+// with a relative hooks folder (as "gantry up" in ./gantry-data gets):
+// fast-forwards pass, a force push of new history is refused by the hook.
+func TestForcePushHook(t *testing.T) {
+	t.Chdir(t.TempDir())
+	bare := filepath.Join(t.TempDir(), "app.git")
+	if err := git.NewCommand("init", "--bare", "--quiet").Arg(bare).Run(t.Context(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ffOnly := func(_ context.Context, cmds []RefCommand) ([]string, error) { return []string{"refs/heads/main"}, nil }
+	srv := httptest.NewServer(&Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: bare}, CheckUpdates: ffOnly}}, HooksDir: "hooks"})
+	defer srv.Close()
+	url := srv.URL + "/group/app.git"
+	wt := gittest.NewWorkTree(t, "main", map[string]string{"a": "1\n"})
+	first := strings.TrimSpace(gittest.Run(t, wt, "rev-parse", "HEAD"))
+	gittest.Run(t, wt, "push", "-q", url, "main")
+	gittest.Commit(t, wt, "two", map[string]string{"a": "2\n"})
+	gittest.Run(t, wt, "push", "-q", url, "main")
+	gittest.Run(t, wt, "reset", "-q", "--hard", first)
+	gittest.Commit(t, wt, "rewritten", map[string]string{"b": "x\n"})
+	out, err := gittest.Try(t, wt, "push", "--force", url, "main")
+	if err == nil || !strings.Contains(out, "You are not allowed to force push code to a protected branch on this project.") ||
+		!strings.Contains(out, "(pre-receive hook declined)") {
+		t.Fatalf("force push: err %v, output:\n%s", err, out)
+	}
+	// A hook deleted behind the server's back is written again.
+	if err := os.Remove(filepath.Join("hooks", "pre-receive")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := gittest.Try(t, wt, "push", "--force", url, "main"); err == nil || !strings.Contains(out, "force push") {
+		t.Fatalf("force push after the hook was deleted: err %v, output:\n%s", err, out)
+	}
+	// Another branch in the same push is not held to fast-forwards.
+	gittest.Run(t, wt, "push", "-q", url, "HEAD:refs/heads/other")
+	gittest.Run(t, wt, "reset", "-q", "--hard", first)
+	gittest.Commit(t, wt, "other rewrite", map[string]string{"c": "y\n"})
+	gittest.Run(t, wt, "push", "-q", "--force", url, "HEAD:refs/heads/other")
 }

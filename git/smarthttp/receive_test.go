@@ -224,3 +224,20 @@ func ExampleRefCommand() {
 	fmt.Println(c.Create(), c.Delete())
 	// Output: true false
 }
+
+// BenchmarkParseCommands measures what vetting adds to a push before
+// receive-pack starts: reading a command list of 1,000 refs.
+func BenchmarkParseCommands(bm *testing.B) {
+	var lines []string
+	for i := range 1000 {
+		lines = append(lines, fmt.Sprintf("%s %s refs/heads/branch-%d", a, b, i))
+	}
+	lines[0] += "\x00report-status side-band-64k"
+	in := []byte(pkts(append(lines, "")...))
+	bm.SetBytes(int64(len(in)))
+	for bm.Loop() {
+		if _, err := ParseCommands(bufio.NewReader(bytes.NewReader(in))); err != nil {
+			bm.Fatal(err)
+		}
+	}
+}
