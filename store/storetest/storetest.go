@@ -19,6 +19,7 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 	t.Run("Visibility", func(t *testing.T) { testVisibility(t, open(t)) })
 	t.Run("Members", func(t *testing.T) { testMembers(t, open(t)) })
 	t.Run("Refs", func(t *testing.T) { testRefs(t, open(t)) })
+	t.Run("Traces", func(t *testing.T) { testTraces(t, open(t)) })
 }
 
 // MustUser creates a user or fails the test.
