@@ -57,7 +57,7 @@ func testTraces(t *testing.T, s *store.Store) {
 	}
 
 	l := &traceLog{tb: t, s: s, state: store.Trace{JobID: 1}}
-	all := logBytes(5*store.TraceChunkSize + 123)
+	all := logBytes(6*store.TraceChunkSize + 100_123)
 	// Sizes that start, top up, cross and exactly fill chunks.
 	for _, n := range []int{1, 1000, store.TraceChunkSize - 1001, 3, store.TraceChunkSize*2 + 7, 0, 100_000, store.TraceChunkSize} {
 		l.append(all[len(l.bytes):len(l.bytes)+n], 0)

@@ -20,8 +20,8 @@ CREATE TABLE traces (
 	updated_at  INTEGER NOT NULL
 );
 
--- The readable bytes in pieces of 128 KiB (the last one may be shorter)
--- that start at multiples of 128 KiB; start is the piece's offset.
+-- The readable bytes in pieces (store.TraceChunkSize; the last one may be
+-- shorter); start is the piece's offset in the log.
 CREATE TABLE trace_chunks (
 	job_id INTEGER NOT NULL,
 	start  INTEGER NOT NULL,
