@@ -181,6 +181,11 @@ func (s *Service) Retry(ctx context.Context, jobID, userID int64) (gantry.Job, e
 			return fmt.Errorf("%w: job is not finished (it is %s)", gantry.ErrInvalid, j.Status)
 		}
 		next = retry(st, j, userID)
+		if j.When == "manual" || j.When == "delayed" {
+			// Retrying is running it again: a retried manual job is not
+			// waiting to be played once more.
+			queue(next, st.BusyResourceGroups, s.now())
+		}
 		return nil
 	})
 	if err != nil {

@@ -111,10 +111,14 @@ func (s *Server) finish(ctx context.Context, j gantry.Job, req gitlab.UpdateJobR
 	if err != nil {
 		return gantry.Job{}, err
 	}
-	s.secrets.Delete(j.ID)
-	if err := s.Traces.Archive(context.WithoutCancel(ctx), j.ID); err != nil {
+	secrets, err := s.secretsFor(ctx, j, req.Token)
+	if err == nil {
+		err = s.Traces.Archive(context.WithoutCancel(ctx), j.ID, secrets)
+	}
+	if err != nil {
 		s.log().Error("archive job log", "job", j.ID, "err", err)
 	}
+	s.secrets.Delete(j.ID)
 	s.log().Info("job finished", "job", j.ID, "status", done.Status, "reason", done.FailureReason)
 	return done, nil
 }

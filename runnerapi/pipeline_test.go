@@ -125,7 +125,7 @@ func TestPipelineThroughRunnerProtocol(t *testing.T) {
 	retryAndCancelHard(t, e, jobs["deploy"].ID)
 }
 
-func checkPayload(t *testing.T, e *env, job *gitlab.JobPayload, pipelineID int, sha string) {
+func checkPayload(t *testing.T, e *env, job *gitlab.JobPayload, pipelineID int64, sha string) {
 	t.Helper()
 	g := job.GitInfo
 	if g.Sha != sha || g.Ref != "main" || g.RefType != "branch" || !strings.Contains(g.RepoURL, "gitlab-ci-token:"+job.Token+"@") {
@@ -186,7 +186,7 @@ func checkJobTokenGit(t *testing.T, e *env, job *gitlab.JobPayload, ok bool) {
 
 // cancelGracefully plays the manual job, cancels it while it runs: the
 // runner hears "canceling", finishes, and the job ends canceled.
-func cancelGracefully(t *testing.T, e *env, deployID int) {
+func cancelGracefully(t *testing.T, e *env, deployID int64) {
 	t.Helper()
 	if _, _, err := e.api.Jobs.PlayJob(e.project.ID, deployID, nil); err != nil {
 		t.Fatal(err)
@@ -217,7 +217,7 @@ func cancelGracefully(t *testing.T, e *env, deployID int) {
 
 // retryAndCancelHard retries the job, then force-cancels the retry: the
 // runner's next calls are refused with Job-Status canceled.
-func retryAndCancelHard(t *testing.T, e *env, deployID int) {
+func retryAndCancelHard(t *testing.T, e *env, deployID int64) {
 	t.Helper()
 	again, _, err := e.api.Jobs.RetryJob(e.project.ID, deployID)
 	if err != nil || again.ID == deployID {

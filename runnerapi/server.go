@@ -35,7 +35,9 @@ type Traces interface {
 	// masked before anything is stored.
 	Append(ctx context.Context, jobID, offset int64, data []byte, secrets []string) (int64, error)
 	Length(ctx context.Context, jobID int64) (int64, error)
-	Archive(ctx context.Context, jobID int64) error
+	// Archive moves a finished job's log to the blob store; secrets mask
+	// what the last append held back.
+	Archive(ctx context.Context, jobID int64, secrets []string) error
 }
 
 // Blobs stores artifact files (package blob).

@@ -13,6 +13,7 @@ import (
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/ci"
 	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/trace"
 )
 
 // maxPatch bounds one trace PATCH; the runner sends at most 1 MiB.
@@ -20,19 +21,6 @@ const maxPatch = 4 << 20
 
 // traceInterval is how often runners send trace updates (seconds).
 const traceInterval = "3"
-
-// lengthError is the error Traces.Append returns for an offset that is not
-// the stored length; it tells the length (trace.RangeError).
-type lengthError interface {
-	error
-	StoredLength() int64
-}
-
-// tooLargeError marks an append beyond the log size limit.
-type tooLargeError interface {
-	error
-	TooLarge() bool
-}
 
 // patchTrace answers PATCH /jobs/:id/trace: append the bytes at the
 // Content-Range offset (202 with the new Range), or 416 with the stored
@@ -63,15 +51,14 @@ func (s *Server) patchTrace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	length, err := s.Traces.Append(ctx, j.ID, start, body, secrets)
-	var le lengthError
-	var tl tooLargeError
+	var re *trace.RangeError
 	switch {
-	case errors.As(err, &le):
-		w.Header().Set("Range", "0-"+strconv.FormatInt(le.StoredLength(), 10))
+	case errors.As(err, &re):
+		w.Header().Set("Range", "0-"+strconv.FormatInt(re.Length, 10))
 		w.Header().Set(gitlab.HeaderJobStatus, string(j.Status))
 		message(w, http.StatusRequestedRangeNotSatisfiable, "416 Range Not Satisfiable")
 		return
-	case errors.As(err, &tl) && tl.TooLarge():
+	case errors.Is(err, trace.ErrTooLarge):
 		s.log().Warn("job log over the size limit; failing the job", "job", j.ID)
 		s.Pipelines.Finish(ctx, j.ID, pipelineFailure("trace_size_exceeded"))
 		w.Header().Set(gitlab.HeaderJobStatus, string(gantry.StatusFailed))

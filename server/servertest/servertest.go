@@ -5,6 +5,7 @@ package servertest
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,9 @@ func Start(tb testing.TB, options ...func(*server.Config)) *Instance {
 		InitialRootToken: RootToken,
 		PasswordCost:     bcrypt.MinCost, // fast tests; production uses the default cost
 		ShutdownTimeout:  5 * time.Second,
+	}
+	if os.Getenv("GANTRY_TEST_LOG") != "" {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	for _, o := range options {
 		o(&cfg)
