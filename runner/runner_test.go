@@ -53,8 +53,17 @@ func newHarness(t *testing.T, mutate func(*config.Config)) *harness {
 
 func (h *harness) start(t *testing.T) {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r, err := runner.New(h.cfg, runner.Options{WorkDir: h.dir, Logger: logger, RetryBackoff: 200 * time.Millisecond})
+	h.stop = startRunner(t, h.cfg, h.dir)
+}
+
+// startRunner runs a Runner until the test ends; the returned func stops it.
+func startRunner(t testing.TB, cfg *config.Config, dir string) func() {
+	t.Helper()
+	var logger *slog.Logger
+	if tt, ok := t.(*testing.T); ok {
+		logger = slog.New(slog.NewTextHandler(testWriter{tt}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	r, err := runner.New(cfg, runner.Options{WorkDir: dir, Logger: logger, RetryBackoff: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("runner.New: %v", err)
 	}
@@ -65,13 +74,14 @@ func (h *harness) start(t *testing.T) {
 		_ = r.Run(ctx)
 	}()
 	var once sync.Once
-	h.stop = func() {
+	stop := func() {
 		once.Do(func() {
 			cancel()
 			<-done
 		})
 	}
-	t.Cleanup(h.stop)
+	t.Cleanup(stop)
+	return stop
 }
 
 type testWriter struct{ t *testing.T }
