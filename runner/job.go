@@ -225,6 +225,8 @@ func failureMessage(err error) (reason string, exit int, msg string) {
 		return gitlab.FailureJobExecutionTimeout, 0, "execution took longer than the job timeout"
 	case errors.Is(err, errCanceled):
 		return gitlab.FailureJobCanceled, 0, "canceled"
+	case errors.Is(err, executor.ErrImagePull):
+		return gitlab.FailureImagePull, 0, "(system failure): " + err.Error()
 	case errors.Is(err, errShutdown):
 		return gitlab.FailureRunnerSystem, 0, "(system failure): aborted: runner is shutting down"
 	case errors.Is(err, gantry.ErrInvalid):

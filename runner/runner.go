@@ -24,11 +24,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	dockerclient "github.com/moby/moby/client"
+
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/gitlab"
 	"github.com/gantry-ci/gantry/runner/client"
 	"github.com/gantry-ci/gantry/runner/config"
 	"github.com/gantry-ci/gantry/runner/executor"
+	"github.com/gantry-ci/gantry/runner/executor/docker"
 	"github.com/gantry-ci/gantry/runner/executor/shell"
 )
 
@@ -80,6 +83,9 @@ type Runner struct {
 	jobs      sync.WaitGroup
 	started   atomic.Int64
 	metrics   metrics
+
+	dockerMu sync.Mutex
+	dockers  map[string]*dockerclient.Client // by host
 }
 
 // entryClient is one [[runners]] entry with its client and state.
@@ -133,8 +139,11 @@ func New(cfg *config.Config, opts Options) (*Runner, error) {
 
 // Run polls and runs jobs until ctx is done or, after Drain, until the
 // running jobs have finished. Canceling ctx stops running jobs at once
-// (they are reported failed as a runner system failure).
+// (they are reported failed as a runner system failure). Docker entries
+// first sweep containers and networks a killed earlier run left behind.
 func (r *Runner) Run(ctx context.Context) error {
+	r.sweep(ctx)
+	defer r.closeDockers()
 	var wg sync.WaitGroup
 	for _, e := range r.entries {
 		n := max(e.cfg.RequestConcurrency, 1)
@@ -303,6 +312,12 @@ func (r *Runner) newExecutor(e *config.Runner, p *gitlab.JobPayload) (executor.E
 	switch e.Executor {
 	case "shell":
 		return &shell.Executor{BuildsDir: r.buildsDir(e), Shell: e.Shell}, "Shell (bash)", nil
+	case "docker":
+		c, err := r.dockerClient(e)
+		if err != nil {
+			return nil, "", err
+		}
+		return &docker.Executor{Client: c, Config: e.Docker, BuildsDir: r.buildsDir(e)}, "docker", nil
 	}
 	return nil, "", fmt.Errorf("%w: executor %q is not available in this build", gantry.ErrNotImplemented, e.Executor)
 }
@@ -372,4 +387,53 @@ func ShellConfig(url, token, buildsDir string) *config.Config {
 			BuildsDir: buildsDir, CacheDir: filepath.Join(filepath.Dir(buildsDir), "cache"),
 		}},
 	}
+}
+
+// dockerClient connects once per Docker host.
+func (r *Runner) dockerClient(e *config.Runner) (*dockerclient.Client, error) {
+	host := ""
+	if e.Docker != nil {
+		host = e.Docker.Host
+	}
+	r.dockerMu.Lock()
+	defer r.dockerMu.Unlock()
+	if c, ok := r.dockers[host]; ok {
+		return c, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := docker.Connect(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	if r.dockers == nil {
+		r.dockers = map[string]*dockerclient.Client{}
+	}
+	r.dockers[host] = c
+	return c, nil
+}
+
+func (r *Runner) sweep(ctx context.Context) {
+	for _, e := range r.entries {
+		if e.cfg.Executor != "docker" {
+			continue
+		}
+		c, err := r.dockerClient(e.cfg)
+		if err != nil {
+			r.logger.Warn("docker unavailable", "runner", e.cfg.ShortToken(), "err", err)
+			continue
+		}
+		if err := docker.Sweep(ctx, c, e.cfg.ShortToken()); err != nil {
+			r.logger.Warn("sweep leftover containers", "runner", e.cfg.ShortToken(), "err", err)
+		}
+	}
+}
+
+func (r *Runner) closeDockers() {
+	r.dockerMu.Lock()
+	defer r.dockerMu.Unlock()
+	for _, c := range r.dockers {
+		c.Close()
+	}
+	r.dockers = nil
 }

@@ -152,6 +152,29 @@ func TestRunnerProcess(t *testing.T) {
 	if j := srv.Job(2); j.State != "success" || !bytes.Contains(j.Trace, []byte("finished")) {
 		t.Errorf("job 2 after SIGQUIT: %s\n%s", j.State, j.Trace)
 	}
+
+	// SIGTERM stops at once: the running job is reported as a system failure.
+	cmd = exec.CommandContext(ctx, bin, "runner", "run", "-c", cfgPath, "-d", dir)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Enqueue(srv.Payload(runnertest.Spec{ID: 3, Sha: sha, Script: []string{"sleep 120"}}))
+	deadline = time.Now().Add(time.Minute)
+	for !bytes.Contains(srv.Job(3).Trace, []byte("step_script")) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	j := srv.Wait(3, time.Minute)
+	if u := j.Updates[len(j.Updates)-1]; j.State != "failed" || u.FailureReason != "runner_system_failure" {
+		t.Errorf("job 3 after SIGTERM: %s %+v", j.State, u)
+	}
+	t.Logf("SIGTERM to final update: %v", time.Since(start))
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("SIGTERM took %v", time.Since(start))
+	}
 }
 
 func vmRSS(pid int) string {

@@ -17,9 +17,14 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 )
+
+// ErrImagePull marks an image that could not be pulled or is not allowed;
+// the runner reports it as image_pull_failure.
+var ErrImagePull = errors.New("image pull failure")
 
 // Executor runs one job's scripts in one environment.
 type Executor interface {

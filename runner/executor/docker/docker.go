@@ -22,9 +22,8 @@ import (
 	"github.com/gantry-ci/gantry/runner/executor"
 )
 
-// ErrImagePull marks an image that could not be pulled or is not allowed;
-// the runner reports it as image_pull_failure.
-var ErrImagePull = errors.New("image pull failure")
+// ErrImagePull is executor.ErrImagePull.
+var ErrImagePull = executor.ErrImagePull
 
 // Connect opens a Docker Engine API client for host (empty: DOCKER_HOST or
 // the default socket) and negotiates the API version.
