@@ -65,15 +65,15 @@ type outcome struct {
 // run executes one job end to end and reports its final state. It never
 // returns an error: everything that goes wrong ends up in the job log and
 // the final update.
-func (rn *Runner) runJob(ctx context.Context, e *entryClient, p *gitlab.JobPayload, cid int) {
-	logger := rn.logger.With("job", p.ID, "runner", e.cfg.ShortToken())
-	log, err := trace.New("", e.cfg.OutputLimitBytes())
+func (rn *Runner) runJob(ctx context.Context, e *entryClient, entry *config.Runner, p *gitlab.JobPayload, cid int) {
+	logger := rn.logger.With("job", p.ID, "runner", entry.ShortToken())
+	log, err := trace.New("", entry.OutputLimitBytes())
 	if err != nil {
 		logger.Error("create job log", "err", err)
 		return
 	}
 	defer log.Close()
-	j := &job{rn: rn, entry: e.cfg, api: e, p: p, cid: cid, log: log, logger: logger}
+	j := &job{rn: rn, entry: entry, api: e, p: p, cid: cid, log: log, logger: logger}
 	j.send = newSender(e.client, p.ID, p.Token, e.info, log, logger)
 	if rn.opts.RetryBackoff > 0 {
 		j.send.backoff = rn.opts.RetryBackoff

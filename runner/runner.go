@@ -56,6 +56,10 @@ type Options struct {
 	Executors map[string]ExecutorFactory
 	// MaxJobs makes Run return after this many jobs (run-single); 0: no limit.
 	MaxJobs int
+	// TokenRotated is called after an expiring runner token was rotated
+	// (the config passed to New holds the new token); the CLI saves the
+	// config file here.
+	TokenRotated func() error
 }
 
 func (o Options) finalTimeout() time.Duration {
@@ -91,6 +95,7 @@ type Runner struct {
 // entryClient is one [[runners]] entry with its client and state.
 type entryClient struct {
 	cfg    *config.Runner
+	short  string // short token at start, for the runner's own log
 	client *client.Client
 	info   gitlab.RunnerInfo
 
@@ -132,7 +137,7 @@ func New(cfg *config.Config, opts Options) (*Runner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("runner %q: %w", e.Name, err)
 		}
-		r.entries = append(r.entries, &entryClient{cfg: e, client: c, info: Info(e), used: map[int]bool{}})
+		r.entries = append(r.entries, &entryClient{cfg: e, short: e.ShortToken(), client: c, info: Info(e), used: map[int]bool{}})
 	}
 	return r, nil
 }
@@ -146,6 +151,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer r.closeDockers()
 	var wg sync.WaitGroup
 	for _, e := range r.entries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.rotate(ctx, e)
+		}()
 		n := max(e.cfg.RequestConcurrency, 1)
 		for range n {
 			wg.Add(1)
@@ -185,7 +195,7 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 		if !ok {
 			return
 		}
-		offer, err := e.client.RequestJob(ctx, gitlab.JobRequest{Info: e.info, Token: e.cfg.Token, SystemID: r.systemID, LastUpdate: lastUpdate})
+		offer, err := e.client.RequestJob(ctx, gitlab.JobRequest{Info: e.info, Token: e.token(), SystemID: r.systemID, LastUpdate: lastUpdate})
 		lastUpdate = offer.LastUpdate
 		if offer.Job != nil && err == nil {
 			forbidden = 0
@@ -198,7 +208,7 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 				defer r.release(e, cid)
 				r.metrics.running.Add(1)
 				defer r.metrics.running.Add(-1)
-				r.runJob(ctx, e, offer.Job, cid)
+				r.runJob(ctx, e, e.snapshot(), offer.Job, cid)
 			}()
 			continue
 		}
@@ -210,12 +220,12 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 			wait = 0
 		case err == nil:
 		case errors.As(err, &inv):
-			r.logger.Error("job payload rejected", "runner", e.cfg.ShortToken(), "err", err)
+			r.logger.Error("job payload rejected", "runner", e.short, "err", err)
 			r.failInvalid(ctx, e, inv)
 			wait = 0
 		case errors.Is(err, gantry.ErrForbidden):
 			forbidden++
-			r.logger.Error("runner token rejected (403)", "runner", e.cfg.ShortToken(), "attempt", forbidden)
+			r.logger.Error("runner token rejected (403)", "runner", e.short, "attempt", forbidden)
 			if forbidden >= 3 {
 				wait = time.Hour // unhealthy, as GitLab Runner
 				forbidden = 0
@@ -223,7 +233,7 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 		case ctx.Err() != nil:
 			return
 		default:
-			r.logger.Warn("request job", "runner", e.cfg.ShortToken(), "err", err)
+			r.logger.Warn("request job", "runner", e.short, "err", err)
 		}
 		if !r.sleep(ctx, wait) {
 			return
@@ -420,11 +430,11 @@ func (r *Runner) sweep(ctx context.Context) {
 		}
 		c, err := r.dockerClient(e.cfg)
 		if err != nil {
-			r.logger.Warn("docker unavailable", "runner", e.cfg.ShortToken(), "err", err)
+			r.logger.Warn("docker unavailable", "runner", e.short, "err", err)
 			continue
 		}
 		if err := docker.Sweep(ctx, c, e.cfg.ShortToken()); err != nil {
-			r.logger.Warn("sweep leftover containers", "runner", e.cfg.ShortToken(), "err", err)
+			r.logger.Warn("sweep leftover containers", "runner", e.short, "err", err)
 		}
 	}
 }

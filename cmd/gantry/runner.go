@@ -79,7 +79,7 @@ func newRunnerRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runRunner(cmd.Context(), cmd.ErrOrStderr(), c, workDir, 0)
+			return runRunner(cmd.Context(), cmd.ErrOrStderr(), c, workDir, 0, func() error { return config.Save(cfgPath, c) })
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", defaultConfigPath(), "config.toml to use")
@@ -88,9 +88,9 @@ func newRunnerRunCmd() *cobra.Command {
 }
 
 // runRunner runs until ctx ends (fast stop) or SIGQUIT (drain).
-func runRunner(ctx context.Context, stderr io.Writer, c *config.Config, workDir string, maxJobs int) error {
+func runRunner(ctx context.Context, stderr io.Writer, c *config.Config, workDir string, maxJobs int, save func() error) error {
 	logger := newLogger(stderr, c.LogLevel, c.LogFormat)
-	r, err := runner.New(c, runner.Options{WorkDir: workDir, Logger: logger, MaxJobs: maxJobs})
+	r, err := runner.New(c, runner.Options{WorkDir: workDir, Logger: logger, MaxJobs: maxJobs, TokenRotated: save})
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func newRunnerRunSingleCmd() *cobra.Command {
 			if err := c.Validate(); err != nil {
 				return err
 			}
-			return runRunner(cmd.Context(), cmd.ErrOrStderr(), c, workDir, maxJobs)
+			return runRunner(cmd.Context(), cmd.ErrOrStderr(), c, workDir, maxJobs, nil)
 		},
 	}
 	f := cmd.Flags()

@@ -104,6 +104,13 @@ func New(t testing.TB) *Server {
 	return s
 }
 
+// Token is the current runner token (it changes on reset).
+func (s *Server) Token() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.RunnerToken
+}
+
 // SetDown makes the server drop every connection (true) or serve again.
 func (s *Server) SetDown(down bool) {
 	s.mu.Lock()

@@ -18,7 +18,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.record(r, body, 400)
 		message(w, http.StatusBadRequest, err.Error())
-	case req.Token != s.RunnerToken:
+	case req.Token != s.Token():
 		s.record(r, body, 403)
 		message(w, http.StatusForbidden, "403 Forbidden")
 	default:
@@ -39,14 +39,14 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusForbidden, "403 Forbidden")
 	default:
 		s.record(r, body, 201)
-		writeJSON(w, http.StatusCreated, gitlab.RunnerCredentials{ID: 2, Token: s.RunnerToken})
+		writeJSON(w, http.StatusCreated, gitlab.RunnerCredentials{ID: 2, Token: s.Token()})
 	}
 }
 
 func (s *Server) unregister(w http.ResponseWriter, r *http.Request) {
 	var req gitlab.UnregisterRunnerRequest
 	body, err := s.readJSON(r, &req)
-	if err != nil || req.Token != s.RunnerToken {
+	if err != nil || req.Token != s.Token() {
 		s.record(r, body, 403)
 		message(w, http.StatusForbidden, "403 Forbidden")
 		return
@@ -58,7 +58,7 @@ func (s *Server) unregister(w http.ResponseWriter, r *http.Request) {
 func (s *Server) resetToken(w http.ResponseWriter, r *http.Request) {
 	var req gitlab.ResetTokenRequest
 	body, err := s.readJSON(r, &req)
-	if err != nil || req.Token != s.RunnerToken {
+	if err != nil || req.Token != s.Token() {
 		s.record(r, body, 403)
 		message(w, http.StatusForbidden, "403 Forbidden")
 		return
@@ -81,7 +81,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if req.Token != s.RunnerToken {
+	if req.Token != s.Token() {
 		s.record(r, body, 403)
 		message(w, http.StatusForbidden, "403 Forbidden")
 		return
