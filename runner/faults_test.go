@@ -280,11 +280,12 @@ func TestLargeLog(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Runners[0].OutputLimit = (mb + 16) * 1024 * 2 })
 	lines := mb * 1024 * 1024 / 64
 	j := h.srv.Wait(h.srv.Enqueue(h.srv.Payload(runnertest.Spec{ID: 9, Sha: h.sha,
-		Script: []string{fmt.Sprintf("seq -f 'line %%010g %s' 1 %d", strings.Repeat("x", 40), lines)}})).Payload.ID, 10*time.Minute)
+		Script: []string{fmt.Sprintf("seq -f 'line %%010.0f %s' 1 %d", strings.Repeat("x", 40), lines)}})).Payload.ID, 10*time.Minute)
 	if j.State != "success" {
 		t.Fatalf("state %s", j.State)
 	}
 	checkLog(t, j)
+	t.Logf("streamed %d bytes of log in %d patches", len(j.Trace), len(j.Patches))
 	last := fmt.Sprintf("line %010d %s\n", lines, strings.Repeat("x", 40))
 	if !bytes.Contains(j.Trace, []byte(last)) {
 		t.Errorf("last line %q missing", last)
