@@ -97,8 +97,17 @@ func (rn *Runner) runJob(ctx context.Context, e *entryClient, entry *config.Runn
 		logger.Info("job aborted by the server")
 		return
 	}
-	// The final update must get out even when the runner is stopping.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rn.opts.finalTimeout())
+	// The final update must get out even when the runner is stopping, but
+	// a stopping runner only waits shutdown_timeout for it.
+	final := rn.opts.finalTimeout()
+	if ctx.Err() != nil {
+		st := time.Duration(rn.cfg.ShutdownTimeout) * time.Second
+		if st <= 0 {
+			st = config.DefaultShutdownTimeout * time.Second
+		}
+		final = min(final, st)
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), final)
 	defer cancel()
 	if err := j.send.finish(fctx, out.state, j.failureReason(out.reason), out.exit); err != nil {
 		logger.Error("final job update", "err", err)

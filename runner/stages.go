@@ -132,6 +132,7 @@ func (j *job) prepare(ctx context.Context) error {
 	}
 	j.dirs = dirs
 	j.vars = j.variables()
+	j.send.setDebug(j.debug())
 	return nil
 }
 
@@ -143,6 +144,11 @@ func publicEnv(vs []gitlab.JobVariable) []string {
 		}
 	}
 	return out
+}
+
+// debug reports CI_DEBUG_TRACE, unless the runner disables it.
+func (j *job) debug() bool {
+	return j.vars.Get("CI_DEBUG_TRACE") == "true" && !j.entry.DebugTraceDisabled
 }
 
 // projectPath is the checkout path under the builds dir: the repo URL's
@@ -204,7 +210,7 @@ func (j *job) variables() script.Variables {
 // scriptJob is the script generator's view; host selects the runner-side
 // paths (for get_sources run on the host).
 func (j *job) scriptJob(host bool) *script.Job {
-	sj := &script.Job{ProjectDir: j.dirs.ProjectDir, TmpDir: j.dirs.TmpDir, Variables: j.vars}
+	sj := &script.Job{ProjectDir: j.dirs.ProjectDir, TmpDir: j.dirs.TmpDir, Variables: j.vars, Debug: j.debug()}
 	if host {
 		sj.ProjectDir, sj.TmpDir = j.dirs.HostProjectDir, j.dirs.HostTmpDir
 		vars := append(script.Variables{}, j.vars...)

@@ -46,6 +46,7 @@ type sender struct {
 	interval  time.Duration
 	contacted time.Time
 	noTrace   bool // 404 on PATCH: stop sending the log
+	debug     bool // PATCH ?debug_trace=true
 
 	// status receives Job-Status values other than running (canceling,
 	// canceled, failed) and "forbidden" for a 403.
@@ -82,6 +83,12 @@ func (s *sender) note(a client.JobAnswer) {
 	}
 }
 
+func (s *sender) setDebug(on bool) {
+	s.mu.Lock()
+	s.debug = on
+	s.mu.Unlock()
+}
+
 func (s *sender) updateInterval() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -109,7 +116,7 @@ func (s *sender) flush(ctx context.Context) bool {
 	buf := make([]byte, maxPatch)
 	for ctx.Err() == nil {
 		s.mu.Lock()
-		off, stop := s.sent, s.noTrace
+		off, stop, debug := s.sent, s.noTrace, s.debug
 		s.mu.Unlock()
 		if stop {
 			return true
@@ -122,7 +129,7 @@ func (s *sender) flush(ctx context.Context) bool {
 			s.logger.Error("read job log", "job", s.id, "err", err)
 			return false
 		}
-		a, err := s.api.PatchTrace(ctx, s.id, s.token, off, buf[:n], false)
+		a, err := s.api.PatchTrace(ctx, s.id, s.token, off, buf[:n], debug)
 		if err != nil {
 			s.logger.Warn("patch trace", "job", s.id, "err", err)
 			return false

@@ -22,6 +22,8 @@ type Job struct {
 	// Hooks from config.toml and the payload.
 	PreGetSources, PostGetSources []string
 	PreBuild, PostBuild           []string
+	// Debug turns on shell tracing (CI_DEBUG_TRACE).
+	Debug bool
 }
 
 // Git describes the checkout of get_sources.
@@ -138,6 +140,9 @@ func Prepare(j *Job) string {
 func Step(j *Job, lines []string) string {
 	var b body
 	j.environment(&b)
+	if j.Debug {
+		b.line("set -o xtrace")
+	}
 	b.line("cd %s", Quote(j.ProjectDir))
 	for _, l := range j.PreBuild {
 		b.line("%s", l)
@@ -154,6 +159,9 @@ func Step(j *Job, lines []string) string {
 func AfterScript(j *Job, lines []string, status string) string {
 	var b body
 	j.environment(&b, "CI_JOB_STATUS", status)
+	if j.Debug {
+		b.line("set -o xtrace")
+	}
 	b.line("cd %s", Quote(j.ProjectDir))
 	b.echo(green, "Running after script...")
 	commands(&b, lines)
