@@ -42,8 +42,19 @@ func TestRunnerRegisterFlow(t *testing.T) {
 		"--name", "legacy", "--tag-list", "a,b", "--executor", "docker", "--docker-image", "busybox"); err != nil {
 		t.Fatalf("register legacy: %v\n%s", err, out)
 	}
-	if _, err := gantryCmd(t, "runner", "register", "-c", cfgPath, "--url", srv.URL, "--token", "glrt-wrong"); err == nil {
-		t.Error("register with a bad token succeeded")
+	if _, err := gantryCmd(t, "runner", "register", "-c", cfgPath, "--url", srv.URL, "--token", "glrt-wrong"); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("register with a bad token: %v", err)
+	}
+	// An unreachable server: a clear error, nothing written.
+	other := filepath.Join(t.TempDir(), "other.toml")
+	if _, err := gantryCmd(t, "runner", "register", "-c", other, "--url", "http://127.0.0.1:1", "--token", "glrt-x"); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("unreachable server: %v", err)
+	}
+	if _, err := os.Stat(other); err == nil {
+		t.Error("config written after a failed registration")
+	}
+	if _, err := gantryCmd(t, "runner", "register", "-c", other, "--url", "ftp://x", "--token", "glrt-x"); err == nil || !strings.Contains(err.Error(), "http(s)") {
+		t.Errorf("bad url: %v", err)
 	}
 	cfg, warns, err := config.Load(cfgPath)
 	if err != nil || len(warns) > 0 {
