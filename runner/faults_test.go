@@ -332,3 +332,45 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A silent job sends keep-alive updates (state running, with the log's
+// checksum so far), as task3-silent-job.jsonl shows; the harness sets the
+// silence threshold to 2 s instead of 30 s.
+func TestKeepAlive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	j := h.run(t, runnertest.Spec{ID: 105, Script: []string{"echo before-silence", "sleep 6", "echo after-silence"}})
+	if j.State != "success" {
+		t.Fatalf("state %s", j.State)
+	}
+	keepAlives := 0
+	for _, u := range j.Updates[1 : len(j.Updates)-1] {
+		if u.State == "running" && u.Output.Checksum != "" && u.Output.Bytesize > 0 {
+			keepAlives++
+		}
+	}
+	if keepAlives == 0 {
+		t.Errorf("no keep-alive among %d updates", len(j.Updates))
+	}
+	// Later job requests carry the last X-GitLab-Last-Update: once idle, the
+	// runner long-polls with it and the new job wakes that request.
+	waitFor(t, func() bool {
+		for _, e := range h.srv.Exchanges() {
+			if e.Path == "/api/v4/jobs/request" && e.Status == 204 {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(1500 * time.Millisecond) // check_interval after the first 204
+	if j := h.run(t, runnertest.Spec{ID: 106, Script: []string{"true"}}); j.State != "success" {
+		t.Fatalf("second job: %s", j.State)
+	}
+	withLastUpdate := false
+	for _, e := range h.srv.Exchanges() {
+		withLastUpdate = withLastUpdate || e.Path == "/api/v4/jobs/request" && bytes.Contains(e.Body, []byte(`"last_update":"v`))
+	}
+	if !withLastUpdate {
+		t.Error("no job request sent last_update")
+	}
+}

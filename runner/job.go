@@ -78,6 +78,9 @@ func (rn *Runner) runJob(ctx context.Context, e *entryClient, entry *config.Runn
 	if rn.opts.RetryBackoff > 0 {
 		j.send.backoff = rn.opts.RetryBackoff
 	}
+	if rn.opts.KeepAlive > 0 {
+		j.send.silence = rn.opts.KeepAlive
+	}
 	if !j.commit(ctx) {
 		return
 	}

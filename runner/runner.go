@@ -50,6 +50,9 @@ type Options struct {
 	SystemID string
 	// RetryBackoff is the first wait between final-update retries (1 s).
 	RetryBackoff time.Duration
+	// KeepAlive is the silence after which a running job sends a keep-alive
+	// update (default 30 s, as GitLab Runner).
+	KeepAlive time.Duration
 	// FinalTimeout bounds the final update after a job (default 10 min).
 	FinalTimeout time.Duration
 	// Executors overrides executor construction by name (tests, embedding).
@@ -196,7 +199,9 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 			return
 		}
 		offer, err := e.client.RequestJob(ctx, gitlab.JobRequest{Info: e.info, Token: e.token(), SystemID: r.systemID, LastUpdate: lastUpdate})
-		lastUpdate = offer.LastUpdate
+		if offer.LastUpdate != "" {
+			lastUpdate = offer.LastUpdate
+		}
 		if offer.Job != nil && err == nil {
 			forbidden = 0
 			r.jobs.Add(1)

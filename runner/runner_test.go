@@ -63,7 +63,7 @@ func startRunner(t testing.TB, cfg *config.Config, dir string) func() {
 	if tt, ok := t.(*testing.T); ok {
 		logger = slog.New(slog.NewTextHandler(testWriter{tt}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	r, err := runner.New(cfg, runner.Options{WorkDir: dir, Logger: logger, RetryBackoff: 200 * time.Millisecond})
+	r, err := runner.New(cfg, runner.Options{WorkDir: dir, Logger: logger, RetryBackoff: 200 * time.Millisecond, KeepAlive: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("runner.New: %v", err)
 	}

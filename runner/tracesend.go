@@ -40,6 +40,8 @@ type sender struct {
 	backoff time.Duration
 	// retries bounds the final update (and final trace flush) attempts.
 	retries int
+	// keepAlive is the silence after which a running update is sent.
+	silence time.Duration
 
 	mu        sync.Mutex
 	sent      int64
@@ -56,7 +58,7 @@ type sender struct {
 func newSender(api jobAPI, id int64, token string, info gitlab.RunnerInfo, log *trace.Log, logger *slog.Logger) *sender {
 	return &sender{
 		api: api, id: id, token: token, info: info, log: log, logger: logger,
-		backoff: time.Second, retries: 10,
+		backoff: time.Second, retries: 10, silence: keepAliveAfter,
 		interval: 3 * time.Second, contacted: time.Now(),
 		status: make(chan string, 8),
 	}
@@ -164,7 +166,7 @@ func (s *sender) keepAlive(ctx context.Context) {
 	s.mu.Lock()
 	idle := time.Since(s.contacted)
 	s.mu.Unlock()
-	if idle < keepAliveAfter {
+	if idle < s.silence {
 		return
 	}
 	a, err := s.api.UpdateJob(ctx, s.id, s.update(gitlab.JobStateRunning, "", 0))
