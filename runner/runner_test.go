@@ -161,6 +161,7 @@ func TestJobSuccess(t *testing.T) {
 			"git log --oneline -1",
 			"echo out > out.txt; mkdir -p dist; echo d > dist/a.txt; echo x > dist/skip.log",
 			`echo "token=$CI_JOB_TOKEN pat=glpat-AbCdEf123456"`,
+			`echo "status=$CI_JOB_STATUS"`,
 		},
 		AfterScript: []string{`echo "after status=$CI_JOB_STATUS"`},
 		Artifacts:   []gitlab.JobArtifact{{Name: "myart", Paths: []string{"out.txt", "dist/"}, Exclude: []string{"dist/*.log"}, When: "on_success", ArtifactType: "archive", ArtifactFormat: "zip", ExpireIn: "1 day"}},
@@ -177,6 +178,7 @@ func TestJobSuccess(t *testing.T) {
 		"01O hello\n",
 		"01O token=[MASKED] pat=glpat-[MASKED]\n",
 		"01O after status=success\n",
+		"01O status=running\n",
 		"Job succeeded",
 	} {
 		if !strings.Contains(trace, want) {
@@ -200,7 +202,7 @@ func TestJobSuccess(t *testing.T) {
 		t.Errorf("artifact upload %q %v", a.Filename, a.Query)
 	}
 	files := zipNames(t, a.Data)
-	if files["out.txt"] != "out\n" || files["dist/a.txt"] != "d\n" || len(files) != 2 {
+	if files["out.txt"] != "out\n" || files["dist/a.txt"] != "d\n" || len(files) != 3 {
 		t.Errorf("artifact files = %v", files)
 	}
 	// The credentials must not stay in the repository config.

@@ -192,6 +192,7 @@ func (j *job) variables() script.Variables {
 	v.Set("CI_CONCURRENT_ID", itoa(int64(j.cid)))
 	v.Set("CI_CONCURRENT_PROJECT_ID", itoa(int64(j.cid)))
 	v.Set("CI_SERVER", "yes")
+	v.Set("CI_JOB_STATUS", "running") // after_script overrides it
 	v.Set("CI_JOB_TIMEOUT", itoa(int64(j.timeout().Seconds())))
 	v.Set("CI_RUNNER_SHORT_TOKEN", j.entry.ShortToken())
 	v.Set("CI_RUNNER_VERSION", gantry.Version)

@@ -34,10 +34,11 @@ func TestMatch(t *testing.T) {
 		missing []string
 	}{
 		{"file", Selection{Paths: []string{"a.txt"}}, []string{"a.txt"}, nil},
-		{"dir", Selection{Paths: []string{"dist/"}}, []string{"dist/b.bin", "dist/sub/c.log", "dist/sub/d.bin"}, nil},
+		{"dir", Selection{Paths: []string{"dist/"}}, []string{"dist", "dist/b.bin", "dist/sub", "dist/sub/c.log", "dist/sub/d.bin"}, nil},
 		{"doublestar", Selection{Paths: []string{"**/*.bin"}}, []string{"dist/b.bin", "dist/sub/d.bin"}, nil},
-		{"exclude", Selection{Paths: []string{"dist"}, Exclude: []string{"dist/**/*.log"}}, []string{"dist/b.bin", "dist/sub/d.bin"}, nil},
-		{"exclude dir", Selection{Paths: []string{"dist"}, Exclude: []string{"dist/sub"}}, []string{"dist/b.bin"}, nil},
+		{"exclude", Selection{Paths: []string{"dist"}, Exclude: []string{"dist/**/*.log"}}, []string{"dist", "dist/b.bin", "dist/sub", "dist/sub/d.bin"}, nil},
+		{"exclude dir", Selection{Paths: []string{"dist"}, Exclude: []string{"dist/sub"}}, []string{"dist", "dist/b.bin"}, nil},
+		{"exclude contents keeps dir", Selection{Paths: []string{"dist"}, Exclude: []string{"dist/sub/**"}}, []string{"dist", "dist/b.bin", "dist/sub"}, nil},
 		{"missing", Selection{Paths: []string{"nope/*"}}, []string{}, []string{"nope/*"}},
 		{"dot slash", Selection{Paths: []string{"./a.txt"}}, []string{"a.txt"}, nil},
 	}
