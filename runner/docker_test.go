@@ -43,7 +43,7 @@ func TestDockerJob(t *testing.T) {
 	if a.State != "success" {
 		t.Fatalf("build: %s\n%s", a.State, a.Trace)
 	}
-	for _, want := range []string{"01O hello\n", "secret=[MASKED] in /builds/group/project", "01O from-service\n", "after=success", "Using docker executor"} {
+	for _, want := range []string{"01O hello\n", "secret=[MASKED] in /builds/group/project", "01O from-service\n", "after=success", "Using docker executor", "01E from-entrypoint\n"} {
 		if !bytes.Contains(a.Trace, []byte(want)) {
 			t.Errorf("log lacks %q", want)
 		}

@@ -100,6 +100,16 @@ func TestRunnerRegisterFlow(t *testing.T) {
 	if !strings.HasPrefix(cfg.Runners[0].Token, "glrt-reset-") {
 		t.Errorf("token after reset: %q", cfg.Runners[0].Token)
 	}
+	srv.PAT = "glpat-admin"
+	if out, err := gantryCmd(t, "runner", "reset-token", "-c", cfgPath, "--name", "one", "--pat", "glpat-wrong"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("reset-token with a wrong PAT: %v\n%s", err, out)
+	}
+	if out, err := gantryCmd(t, "runner", "reset-token", "-c", cfgPath, "--name", "one", "--pat", "glpat-admin"); err != nil {
+		t.Fatalf("reset-token --pat: %v\n%s", err, out)
+	}
+	if cfg, _, _ = config.Load(cfgPath); cfg.Runners[0].Token != "glrt-pat-reset" {
+		t.Errorf("token after --pat reset: %q", cfg.Runners[0].Token)
+	}
 	if out, err := gantryCmd(t, "runner", "unregister", "-c", cfgPath, "--name", "one"); err != nil {
 		t.Fatalf("unregister: %v\n%s", err, out)
 	}

@@ -68,6 +68,8 @@ type Server struct {
 	// Fail416Once answers the next trace PATCH starting past 0 with 416 and
 	// Range 0-0, as task3-job-edgecases.jsonl.
 	Fail416Once bool
+	// PAT is the personal access token accepted by reset-token --pat.
+	PAT string
 	// Final202Once answers the first final PUT with 202.
 	Final202Once bool
 
@@ -93,6 +95,7 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("DELETE /api/v4/runners", s.unregister)
 	mux.HandleFunc("DELETE /api/v4/runners/managers", s.unregister)
 	mux.HandleFunc("POST /api/v4/runners/reset_authentication_token", s.resetToken)
+	mux.HandleFunc("POST /api/v4/runners/{id}/reset_authentication_token", s.resetTokenPAT)
 	mux.HandleFunc("POST /api/v4/jobs/request", s.request)
 	mux.HandleFunc("PUT /api/v4/jobs/{id}", s.update)
 	mux.HandleFunc("PATCH /api/v4/jobs/{id}/trace", s.patch)

@@ -71,6 +71,22 @@ func (s *Server) resetToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, gitlab.ResetTokenResponse{Token: tok})
 }
 
+func (s *Server) resetTokenPAT(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	ok := s.PAT != "" && r.Header.Get("PRIVATE-TOKEN") == s.PAT
+	if ok {
+		s.RunnerToken = "glrt-pat-reset"
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.record(r, nil, 401)
+		message(w, http.StatusUnauthorized, "401 Unauthorized")
+		return
+	}
+	s.record(r, nil, 201)
+	writeJSON(w, http.StatusCreated, gitlab.ResetTokenResponse{Token: "glrt-pat-reset"})
+}
+
 // request hands out queued jobs; with the current last_update it holds the
 // request up to LongPoll for a new one, then answers 204.
 func (s *Server) request(w http.ResponseWriter, r *http.Request) {
