@@ -27,7 +27,7 @@ func TestDockerJob(t *testing.T) {
 	svc := gitlab.JobImage{Name: busybox, Alias: "web", Command: []string{"sh", "-c", "mkdir -p /www && echo from-service > /www/index.html && exec httpd -f -p 8080 -h /www"}}
 	cache := []gitlab.JobCache{{Key: "docker-cache", Paths: []string{"vendor"}, Policy: "pull-push"}}
 	a := h.run(t, runnertest.Spec{ID: 1, Name: "build",
-		Image:     gitlab.JobImage{Name: busybox},
+		Image:     gitlab.JobImage{Name: busybox, Entrypoint: []string{"sh", "-c", `echo from-entrypoint >&2; exec "$@"`, "entrypoint"}},
 		Services:  []gitlab.JobImage{svc},
 		Cache:     cache,
 		Variables: []gitlab.JobVariable{{Key: "SECRET", Value: "hush-hush-123", Masked: true}},
@@ -45,7 +45,7 @@ func TestDockerJob(t *testing.T) {
 	}
 	for _, want := range []string{"01O hello\n", "secret=[MASKED] in /builds/group/project", "01O from-service\n", "after=success", "Using docker executor", "01E from-entrypoint\n"} {
 		if !bytes.Contains(a.Trace, []byte(want)) {
-			t.Errorf("log lacks %q", want)
+			t.Errorf("log lacks %q:\n%s", want, a.Trace)
 		}
 	}
 	b := h.run(t, runnertest.Spec{ID: 2, Name: "test", Image: gitlab.JobImage{Name: busybox}, Cache: cache,
