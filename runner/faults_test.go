@@ -19,10 +19,11 @@ import (
 func TestArtifactsBetweenJobs(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.srv.ArtifactFailures = 2 // the upload is retried
 	a := h.run(t, runnertest.Spec{ID: 1, Name: "build", Script: []string{"mkdir -p dist", "echo built-by-1 > dist/dep.txt"},
 		Artifacts: []gitlab.JobArtifact{{Name: "artifacts", Paths: []string{"dist"}, When: "on_success", ArtifactType: "archive", ArtifactFormat: "zip"}}})
-	if a.State != "success" {
-		t.Fatalf("build: %s\n%s", a.State, a.Trace)
+	if a.State != "success" || len(a.Artifacts) != 1 || !bytes.Contains(a.Trace, []byte("retrying")) {
+		t.Fatalf("build: %s, %d artifacts\n%s", a.State, len(a.Artifacts), a.Trace)
 	}
 	b := h.run(t, runnertest.Spec{ID: 2, Name: "use", Script: []string{"cat dist/dep.txt"},
 		Deps: []gitlab.JobDependency{{ID: 1, Name: "build", ArtifactsFile: gitlab.JobArtifactsFile{Filename: "artifacts.zip", Size: int64(len(a.Artifacts[0].Data))}}}})

@@ -68,6 +68,8 @@ type Server struct {
 	// Fail416Once answers the next trace PATCH starting past 0 with 416 and
 	// Range 0-0, as task3-job-edgecases.jsonl.
 	Fail416Once bool
+	// ArtifactFailures answers that many artifact uploads with 503 first.
+	ArtifactFailures int
 	// PAT is the personal access token accepted by reset-token --pat.
 	PAT string
 	// Final202Once answers the first final PUT with 202.

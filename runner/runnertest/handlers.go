@@ -238,6 +238,18 @@ func (s *Server) uploadArtifacts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.mu.Lock()
+	fail := s.ArtifactFailures > 0
+	if fail {
+		s.ArtifactFailures--
+	}
+	s.mu.Unlock()
+	if fail {
+		io.Copy(io.Discard, r.Body)
+		s.record(r, nil, 503)
+		message(w, http.StatusServiceUnavailable, "503 Service Unavailable")
+		return
+	}
 	if r.ContentLength >= 0 && len(r.TransferEncoding) == 0 {
 		message(w, http.StatusBadRequest, "want a chunked upload")
 		return
