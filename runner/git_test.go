@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/runner/config"
 	"github.com/gantry-ci/gantry/runner/runnertest"
 )
 
@@ -75,4 +76,21 @@ func TestGitStrategies(t *testing.T) {
 func basicAuth(h string) (string, string, bool) {
 	r := &http.Request{Header: http.Header{"Authorization": {h}}}
 	return r.BasicAuth()
+}
+
+func TestCustomBuildDir(t *testing.T) {
+	t.Parallel()
+	enabled := true
+	h := newHarness(t, func(c *config.Config) { c.Runners[0].CustomBuildDir = &config.CustomBuildDir{Enabled: &enabled} })
+	ok := h.run(t, runnertest.Spec{ID: 1, Script: []string{`echo "dir=$CI_PROJECT_DIR"`, "cat README.md"},
+		Variables: []gitlab.JobVariable{{Key: "GIT_CLONE_PATH", Value: "$CI_BUILDS_DIR/custom/place", Public: true}}})
+	want := filepath.Join(h.dir, "builds", "test", "0", "custom", "place")
+	if ok.State != "success" || !bytes.Contains(ok.Trace, []byte("dir="+want+"\n")) {
+		t.Errorf("custom dir: %s\n%s", ok.State, ok.Trace)
+	}
+	bad := h.run(t, runnertest.Spec{ID: 2, Script: []string{"true"},
+		Variables: []gitlab.JobVariable{{Key: "GIT_CLONE_PATH", Value: "/etc/evil", Public: true}}})
+	if bad.State != "failed" || !bytes.Contains(bad.Trace, []byte("must be inside")) {
+		t.Errorf("outside builds dir: %s\n%s", bad.State, bad.Trace)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -132,6 +133,9 @@ func (j *job) prepare(ctx context.Context) error {
 	}
 	j.dirs = dirs
 	j.vars = j.variables()
+	if err := j.customBuildDir(); err != nil {
+		return err
+	}
 	j.send.setDebug(j.debug())
 	return nil
 }
@@ -144,6 +148,36 @@ func publicEnv(vs []gitlab.JobVariable) []string {
 		}
 	}
 	return out
+}
+
+// customBuildDir applies GIT_CLONE_PATH when [runners.custom_build_dir]
+// allows it (default: on for docker and kubernetes, off for shell). The
+// path must lie inside CI_BUILDS_DIR.
+func (j *job) customBuildDir() error {
+	want, ok := j.vars.Lookup("GIT_CLONE_PATH")
+	if !ok || want == "" {
+		return nil
+	}
+	enabled := j.entry.Executor != "shell"
+	if c := j.entry.CustomBuildDir; c != nil && c.Enabled != nil {
+		enabled = *c.Enabled
+	}
+	if !enabled {
+		return fmt.Errorf("%w: GIT_CLONE_PATH is set but [runners.custom_build_dir] is not enabled", gantry.ErrInvalid)
+	}
+	clean := path.Clean(want)
+	rel, found := strings.CutPrefix(clean, strings.TrimRight(j.dirs.BuildsDir, "/")+"/")
+	if !found || !safePath(rel) {
+		return fmt.Errorf("%w: GIT_CLONE_PATH %q must be inside %s", gantry.ErrInvalid, want, j.dirs.BuildsDir)
+	}
+	j.dirs.ProjectDir = clean
+	j.dirs.TmpDir = clean + ".tmp"
+	j.dirs.HostProjectDir = filepath.Join(j.dirs.HostBuildsDir, filepath.FromSlash(rel))
+	j.dirs.HostTmpDir = j.dirs.HostProjectDir + ".tmp"
+	j.vars.Set("CI_PROJECT_DIR", clean)
+	j.vars.Set("RUNNER_TEMP_PROJECT_DIR", j.dirs.TmpDir)
+	j.vars = j.vars.Dedup()
+	return nil
 }
 
 // debug reports CI_DEBUG_TRACE, unless the runner disables it.
