@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -260,10 +259,5 @@ func (w runnerLine) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = runnerLine{}
-
-func hostname() string {
-	h, _ := os.Hostname()
-	return h
-}
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -9,17 +9,12 @@ package runner
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -355,100 +350,3 @@ func (r *Runner) hostShell(ctx context.Context, dir string, cmd executor.Command
 	return shell.Run(ctx, shell.RunOptions{Dir: dir}, cmd)
 }
 
-// Info is the `info` a runner entry sends with its requests.
-func Info(e *config.Runner) gitlab.RunnerInfo {
-	shellName := e.Shell
-	if shellName == "" {
-		shellName = "bash"
-	}
-	container := e.Executor == "docker" || e.Executor == "kubernetes"
-	return gitlab.RunnerInfo{
-		Name: "gantry-runner", Version: gantry.Version, Revision: Revision,
-		Platform: runtime.GOOS, Architecture: runtime.GOARCH, Executor: e.Executor, Shell: shellName,
-		Labels: e.Labels,
-		Features: gitlab.RunnerFeatures{
-			Variables: true, Image: container, Services: container, Artifacts: true, Cache: true,
-			FallbackCacheKeys: true, Shared: e.Executor == "shell", UploadMultipleArtifacts: true,
-			UploadRawArtifacts: true, Refspecs: true, Masking: true, RawVariables: true,
-			ArtifactsExclude: true, MultiBuildSteps: true, TraceReset: true, TraceChecksum: true,
-			TraceSize: true, Cancelable: true, ReturnExitCode: true, ServiceVariables: container,
-			ServiceMultipleAliases: false, CancelGracefully: true, TwoPhaseJobCommit: true, JobInputs: false,
-		},
-	}
-}
-
-// SystemID is "s_" + 12 hex derived from /etc/machine-id, else "r_" + 12
-// random characters, as GitLab Runner makes it.
-func SystemID() string {
-	for _, p := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
-		if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			sum := sha256.Sum256([]byte("gantry-runner:" + strings.TrimSpace(string(b))))
-			return "s_" + hex.EncodeToString(sum[:])[:12]
-		}
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "r_" + hex.EncodeToString(b[:])
-}
-
-// ShellConfig is a one-runner configuration with the shell executor, for
-// embedding (gantry up): url and token of a registered runner, and where
-// builds go. The caller may adjust it before New.
-func ShellConfig(url, token, buildsDir string) *config.Config {
-	return &config.Config{
-		Concurrent: 1, CheckInterval: config.DefaultCheckInterval,
-		Runners: []*config.Runner{{
-			Name: "gantry-embedded", URL: url, Token: token, Executor: "shell", Shell: "bash",
-			BuildsDir: buildsDir, CacheDir: filepath.Join(filepath.Dir(buildsDir), "cache"),
-		}},
-	}
-}
-
-// dockerClient connects once per Docker host.
-func (r *Runner) dockerClient(e *config.Runner) (*dockerclient.Client, error) {
-	host := ""
-	if e.Docker != nil {
-		host = e.Docker.Host
-	}
-	r.dockerMu.Lock()
-	defer r.dockerMu.Unlock()
-	if c, ok := r.dockers[host]; ok {
-		return c, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := docker.Connect(ctx, host)
-	if err != nil {
-		return nil, err
-	}
-	if r.dockers == nil {
-		r.dockers = map[string]*dockerclient.Client{}
-	}
-	r.dockers[host] = c
-	return c, nil
-}
-
-func (r *Runner) sweep(ctx context.Context) {
-	for _, e := range r.entries {
-		if e.cfg.Executor != "docker" {
-			continue
-		}
-		c, err := r.dockerClient(e.cfg)
-		if err != nil {
-			r.logger.Warn("docker unavailable", "runner", e.short, "err", err)
-			continue
-		}
-		if err := docker.Sweep(ctx, c, e.cfg.ShortToken()); err != nil {
-			r.logger.Warn("sweep leftover containers", "runner", e.short, "err", err)
-		}
-	}
-}
-
-func (r *Runner) closeDockers() {
-	r.dockerMu.Lock()
-	defer r.dockerMu.Unlock()
-	for _, c := range r.dockers {
-		c.Close()
-	}
-	r.dockers = nil
-}

@@ -219,6 +219,30 @@ func (j *Job) fetch(b *body) {
 	}
 	b.line("if git remote add origin %s 2>/dev/null; then echo %s; else git remote set-url origin %s; fi",
 		Quote(remote), Quote(green+"Created fresh repository."+reset), Quote(remote))
+	b.line("%s", fetchCommand(g))
+	if !g.Checkout {
+		b.echo(green, "Skipping Git checkout")
+	} else {
+		short := g.Sha
+		if len(short) > 8 {
+			short = short[:8]
+		}
+		b.echo(green, fmt.Sprintf("Checking out %s as detached HEAD (ref is %s)...", short, g.Ref))
+		b.line("git -c advice.detachedHead=false checkout -f -q %s", Quote(g.Sha))
+		if g.CleanFlags != "none" {
+			flags := g.CleanFlags
+			if flags == "" {
+				flags = "-ffdx"
+			}
+			b.line("git clean %s", flags) // user-controlled flags, as in GitLab
+		}
+	}
+	j.submodules(b)
+}
+
+// fetchCommand is the git fetch of the job's refspecs; with depth 0 a
+// shallow repository from an earlier job is completed.
+func fetchCommand(g Git) string {
 	args := []string{"git"}
 	if g.UserAgent != "" {
 		args = append(args, "-c", Quote("http.userAgent="+g.UserAgent))
@@ -239,25 +263,7 @@ func (j *Job) fetch(b *body) {
 		// A repository cloned shallow before must be completed.
 		fetch = fmt.Sprintf("if [ -f .git/shallow ]; then %s --unshallow; else %s; fi", fetch, fetch)
 	}
-	b.line("%s", fetch)
-	if !g.Checkout {
-		b.echo(green, "Skipping Git checkout")
-	} else {
-		short := g.Sha
-		if len(short) > 8 {
-			short = short[:8]
-		}
-		b.echo(green, fmt.Sprintf("Checking out %s as detached HEAD (ref is %s)...", short, g.Ref))
-		b.line("git -c advice.detachedHead=false checkout -f -q %s", Quote(g.Sha))
-		if g.CleanFlags != "none" {
-			flags := g.CleanFlags
-			if flags == "" {
-				flags = "-ffdx"
-			}
-			b.line("git clean %s", flags) // user-controlled flags, as in GitLab
-		}
-	}
-	j.submodules(b)
+	return fetch
 }
 
 func (j *Job) submodules(b *body) {
