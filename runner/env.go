@@ -198,4 +198,3 @@ func parseInt(s string) (int, error) {
 	_, err := fmt.Sscan(strings.TrimSpace(s), &n)
 	return n, err
 }
-

@@ -62,4 +62,3 @@ func ShellConfig(url, token, buildsDir string) *config.Config {
 		}},
 	}
 }
-

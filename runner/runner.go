@@ -349,4 +349,3 @@ func (r *Runner) hostShell(ctx context.Context, dir string, cmd executor.Command
 	}
 	return shell.Run(ctx, shell.RunOptions{Dir: dir}, cmd)
 }
-

@@ -247,4 +247,3 @@ func whenMatches(when string, success bool) bool {
 		return success
 	}
 }
-
