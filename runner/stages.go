@@ -124,6 +124,11 @@ func (j *job) prepare(ctx context.Context) error {
 		opts.Services = append(opts.Services, executor.Image{Name: s.Name, Alias: s.Alias, Entrypoint: s.Entrypoint, Command: s.Command, PullPolicy: s.PullPolicy, Env: publicEnv(s.Variables)})
 	}
 	opts.Env = publicEnv(j.p.Variables)
+	for _, c := range j.p.Credentials {
+		if c.Type == "registry" {
+			opts.Credentials = append(opts.Credentials, executor.Credential{Registry: c.URL, Username: c.Username, Password: c.Password})
+		}
+	}
 	dirs, err := ex.Prepare(ctx, opts)
 	if err != nil {
 		return err

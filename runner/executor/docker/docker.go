@@ -3,7 +3,9 @@ package docker
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +63,7 @@ type Executor struct {
 	mu       sync.Mutex
 	services []string
 	log      io.Writer
+	creds    []executor.Credential
 }
 
 var _ executor.Executor = (*Executor)(nil)
@@ -76,6 +79,7 @@ func (e *Executor) Prepare(ctx context.Context, o executor.Options) (executor.Di
 		e.log = io.Discard
 	}
 	e.owner = randomID()
+	e.creds = o.Credentials
 	e.labels = map[string]string{LabelManaged: "true", LabelRunner: o.RunnerToken, LabelJob: strconv.FormatInt(o.JobID, 10), LabelOwner: e.owner}
 	for k, v := range e.Config.ContainerLabels {
 		e.labels[k] = v
@@ -147,7 +151,7 @@ func (e *Executor) ensureImage(ctx context.Context, ref string, jobPolicy []stri
 }
 
 func (e *Executor) pull(ctx context.Context, ref string) error {
-	resp, err := e.Client.ImagePull(ctx, ref, client.ImagePullOptions{})
+	resp, err := e.Client.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: registryAuth(ref, e.creds)})
 	if err != nil {
 		return err
 	}
@@ -308,4 +312,20 @@ func randomID() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// registryAuth is the X-Registry-Auth value for ref: the first credential
+// whose registry is ref's registry host (docker.io for bare names).
+func registryAuth(ref string, creds []executor.Credential) string {
+	host := "docker.io"
+	if first, _, ok := strings.Cut(ref, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		host = first
+	}
+	for _, c := range creds {
+		if strings.TrimPrefix(strings.TrimPrefix(c.Registry, "https://"), "http://") == host {
+			b, _ := json.Marshal(map[string]string{"username": c.Username, "password": c.Password, "serveraddress": c.Registry})
+			return base64.URLEncoding.EncodeToString(b)
+		}
+	}
+	return ""
 }

@@ -1,8 +1,10 @@
 package docker
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -86,5 +88,19 @@ func TestPullPolicies(t *testing.T) {
 	}
 	if !allowed([]string{"localhost/*"}, "localhost/busybox") || allowed([]string{"localhost/*"}, "docker.io/x") || !allowed(nil, "x") {
 		t.Error("allowed_images matching")
+	}
+}
+
+func TestRegistryAuth(t *testing.T) {
+	creds := []executor.Credential{{Registry: "registry.example.com", Username: "gitlab-ci-token", Password: "glcbt-x"}}
+	if got := registryAuth("registry.example.com/g/p:1", creds); got == "" {
+		t.Error("no auth for the matching registry")
+	}
+	if got := registryAuth("alpine:3", creds); got != "" {
+		t.Errorf("auth sent to docker.io: %q", got)
+	}
+	dec, _ := base64.URLEncoding.DecodeString(registryAuth("registry.example.com/x", creds))
+	if !strings.Contains(string(dec), `"password":"glcbt-x"`) {
+		t.Errorf("auth = %s", dec)
 	}
 }
