@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -140,14 +144,16 @@ func TestRunnerProcess(t *testing.T) {
 	sha := srv.Repo("group/project", 7, map[string]string{"a.txt": "a\n"})
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
-	cfg := &config.Config{Concurrent: 2, CheckInterval: 1, Runners: []*config.Runner{{Name: "proc", URL: srv.URL, Token: srv.RunnerToken, Executor: "shell"}}}
+	metricsAddr := freeAddr(t)
+	cfg := &config.Config{Concurrent: 2, CheckInterval: 1, ListenAddress: metricsAddr, LogFormat: "json",
+		Runners: []*config.Runner{{Name: "proc", URL: srv.URL, Token: srv.RunnerToken, Executor: "shell"}}}
 	if err := config.Save(cfgPath, cfg); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "runner", "run", "-c", cfgPath, "-d", dir)
-	var logs bytes.Buffer
+	var logs lockedBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -155,6 +161,18 @@ func TestRunnerProcess(t *testing.T) {
 	srv.Enqueue(srv.Payload(runnertest.Spec{ID: 1, Sha: sha, Script: []string{"cat a.txt"}}))
 	if j := srv.Wait(1, time.Minute); j.State != "success" || !bytes.Contains(j.Trace, []byte("01O a\n")) {
 		t.Fatalf("job 1: %s\n%s\n%s", j.State, j.Trace, logs.String())
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `gantry_runner_jobs_total{state="success"} 1`) {
+		t.Errorf("metrics:\n%s", body)
+	}
+	if !strings.Contains(logs.String(), `"msg":"runner started"`) {
+		t.Errorf("log_format json not applied:\n%s", logs.String())
 	}
 	if rss := vmRSS(cmd.Process.Pid); rss != "" {
 		t.Logf("idle runner RSS after one job: %s", rss)
@@ -196,6 +214,33 @@ func TestRunnerProcess(t *testing.T) {
 	if time.Since(start) > 30*time.Second {
 		t.Errorf("SIGTERM took %v", time.Since(start))
 	}
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 func vmRSS(pid int) string {
