@@ -183,7 +183,9 @@ func (j *job) pack(ctx context.Context, sel artifact.Selection, put func(*os.Fil
 		j.warn(fmt.Sprintf("%s: no matching files. Ensure that the artifact path is relative to the working directory (%s)", m, j.dirs.ProjectDir))
 	}
 	for _, p := range sel.Paths {
-		j.log.Println(fmt.Sprintf("%s: found matching files and directories", p))
+		if n := artifact.Count(files, p); n > 0 {
+			j.log.Println(fmt.Sprintf("%s: found %d matching artifact files and directories", p, n))
+		}
 	}
 	if len(files) == 0 {
 		return 0, nil

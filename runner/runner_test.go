@@ -179,6 +179,8 @@ func TestJobSuccess(t *testing.T) {
 		"01O token=[MASKED] pat=glpat-[MASKED]\n",
 		"01O after status=success\n",
 		"01O status=running\n",
+		"out.txt: found 1 matching artifact files and directories",
+		"Initialized empty Git repository in ",
 		"Job succeeded",
 	} {
 		if !strings.Contains(trace, want) {

@@ -206,3 +206,20 @@ func addFile(zw *zip.Writer, root, rel string) error {
 	}
 	return nil
 }
+
+// Count reports how many of files (as Match returns them) a path pattern
+// accounts for: matches of the pattern and everything below them, for the
+// "found N matching artifact files and directories" log line.
+func Count(files []string, pattern string) int {
+	clean, err := relPattern(pattern)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, f := range files {
+		if ok, _ := doublestar.Match(clean, f); ok || underDir(clean, f) {
+			n++
+		}
+	}
+	return n
+}

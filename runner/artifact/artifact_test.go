@@ -56,6 +56,13 @@ func TestMatch(t *testing.T) {
 			}
 		})
 	}
+	all, _, _ := Match(t.Context(), root, Selection{Paths: []string{"dist", "a.txt"}})
+	if n := Count(all, "dist"); n != 5 {
+		t.Errorf("Count(dist) = %d, want 5", n)
+	}
+	if n := Count(all, "*.txt"); n != 1 {
+		t.Errorf("Count(*.txt) = %d, want 1", n)
+	}
 	for _, bad := range []string{"../x", "/etc/passwd", "a/../../x"} {
 		if _, _, err := Match(t.Context(), root, Selection{Paths: []string{bad}}); !errors.Is(err, gantry.ErrInvalid) {
 			t.Errorf("Match(%q) = %v, want ErrInvalid", bad, err)

@@ -206,7 +206,7 @@ func (j *Job) fetch(b *body) {
 		b.echo(green, "Fetching changes...")
 	}
 	b.line("mkdir -p %s", dir)
-	b.line("git init -q %s", dir)
+	b.line("git -c init.defaultBranch=none init %s", dir) // no default-branch hint
 	b.line("cd %s", dir)
 	// Credentials live in an included config in TmpDir, not in .git/config,
 	// so they go away with the job (GitLab Runner's insteadOf rewrite).
