@@ -313,6 +313,13 @@ func TestBadPayloads(t *testing.T) {
 	if ok.State != "success" {
 		t.Errorf("runner did not recover: %s", ok.State)
 	}
+	// Features this runner does not have fail the job with a clear message.
+	steps := h.srv.Payload(runnertest.Spec{ID: 25, Sha: h.sha, Script: []string{"true"}})
+	steps.Run = `[{"name":"x","script":"echo"}]`
+	h.srv.Enqueue(steps)
+	if j := h.srv.Wait(25, waitJob); j.State != "failed" || !bytes.Contains(j.Trace, []byte("run keyword")) {
+		t.Errorf("run keyword: %s\n%s", j.State, j.Trace)
+	}
 	// A project path that tries to leave the builds dir falls back to project-<id>.
 	esc := h.srv.Payload(runnertest.Spec{ID: 24, Sha: h.sha, Script: []string{"pwd"}})
 	esc.JobInfo.ProjectFullPath = "../../etc"

@@ -109,6 +109,12 @@ func (j *job) result(err error) outcome {
 
 // prepare builds the executor and the job's variables.
 func (j *job) prepare(ctx context.Context) error {
+	if j.p.Run != "" {
+		return fmt.Errorf("%w: the run keyword (CI steps) is not supported by this runner", gantry.ErrNotImplemented)
+	}
+	if len(j.p.Secrets) > 0 {
+		return fmt.Errorf("%w: external secrets (vault, cloud secret managers) are not supported by this runner", gantry.ErrNotImplemented)
+	}
 	ex, name, err := j.rn.newExecutor(j.entry, j.p)
 	if err != nil {
 		return err
