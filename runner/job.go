@@ -73,7 +73,7 @@ func (rn *Runner) runJob(ctx context.Context, e *entryClient, entry *config.Runn
 	}
 	defer log.Close()
 	j := &job{rn: rn, entry: entry, api: e, p: p, cid: cid, log: log, logger: logger}
-	j.send = newSender(e.client, p.ID, p.Token, e.info, log, logger)
+	j.send = newSender(e.client, p.ID, p.Token, e.requestInfo(), log, logger)
 	if rn.opts.RetryBackoff > 0 {
 		j.send.backoff = rn.opts.RetryBackoff
 	}
@@ -103,7 +103,7 @@ func (rn *Runner) runJob(ctx context.Context, e *entryClient, entry *config.Runn
 	// a stopping runner only waits shutdown_timeout for it.
 	final := rn.opts.finalTimeout()
 	if ctx.Err() != nil {
-		st := time.Duration(rn.cfg.ShutdownTimeout) * time.Second
+		st := time.Duration(rn.config().ShutdownTimeout) * time.Second
 		if st <= 0 {
 			st = config.DefaultShutdownTimeout * time.Second
 		}
@@ -126,7 +126,7 @@ func (rn *Runner) runJob(ctx context.Context, e *entryClient, entry *config.Runn
 // commit is the two-phase commit: PUT state=running right after the
 // request. It reports whether to run the job.
 func (j *job) commit(ctx context.Context) bool {
-	a, err := j.api.client.UpdateJob(ctx, j.p.ID, gitlab.UpdateJobRequest{Info: j.api.info, Token: j.p.Token, State: gitlab.JobStateRunning})
+	a, err := j.api.client.UpdateJob(ctx, j.p.ID, gitlab.UpdateJobRequest{Info: j.send.info, Token: j.p.Token, State: gitlab.JobStateRunning})
 	if err != nil {
 		j.logger.Warn("accept job", "err", err) // run it anyway, as GitLab Runner does
 		return true

@@ -67,7 +67,7 @@ func (r *Runner) rotate(ctx context.Context, e *entryClient) {
 		e.mu.Unlock()
 		r.logger.Info("runner token rotated", "runner", e.short)
 		if r.opts.TokenRotated != nil {
-			if err := r.opts.TokenRotated(); err != nil {
+			if err := r.opts.TokenRotated(r.config()); err != nil {
 				r.logger.Error("save rotated token", "err", err)
 			}
 		}

@@ -25,7 +25,12 @@ func TestTokenRotation(t *testing.T) {
 		TokenObtainedAt: now.Add(-30 * time.Second), TokenExpiresAt: now.Add(10 * time.Second),
 	}}}
 	var saved atomic.Int32
-	r, err := runner.New(cfg, runner.Options{WorkDir: t.TempDir(), TokenRotated: func() error { saved.Add(1); return nil }})
+	r, err := runner.New(cfg, runner.Options{WorkDir: t.TempDir(), TokenRotated: func(c *config.Config) error {
+		if strings.HasPrefix(c.Runners[0].Token, "glrt-reset-") {
+			saved.Add(1)
+		}
+		return nil
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

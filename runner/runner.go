@@ -54,10 +54,10 @@ type Options struct {
 	Executors map[string]ExecutorFactory
 	// MaxJobs makes Run return after this many jobs (run-single); 0: no limit.
 	MaxJobs int
-	// TokenRotated is called after an expiring runner token was rotated
-	// (the config passed to New holds the new token); the CLI saves the
-	// config file here.
-	TokenRotated func() error
+	// TokenRotated is called after an expiring runner token was rotated,
+	// with the current configuration (holding the new token); the CLI saves
+	// the config file here.
+	TokenRotated func(*config.Config) error
 }
 
 func (o Options) finalTimeout() time.Duration {
@@ -73,12 +73,15 @@ type ExecutorFactory func(entry *config.Runner, job *gitlab.JobPayload) (executo
 
 // Runner polls for and runs jobs for every runner entry of a config.
 type Runner struct {
+	cfgMu    sync.Mutex
 	cfg      *config.Config
 	opts     Options
 	logger   *slog.Logger
 	systemID string
 	entries  []*entryClient
-	slots    chan struct{} // global `concurrent`
+	slots    *limiter     // global `concurrent`
+	interval atomic.Int64 // check_interval in seconds
+	updates  chan *config.Config
 
 	drain     chan struct{}
 	drainOnce sync.Once
@@ -92,6 +95,7 @@ type Runner struct {
 
 // entryClient is one [[runners]] entry with its client and state.
 type entryClient struct {
+	cancel context.CancelFunc // stops the entry's loops
 	cfg    *config.Runner
 	short  string // short token at start, for the runner's own log
 	client *client.Client
@@ -121,23 +125,42 @@ func New(cfg *config.Config, opts Options) (*Runner, error) {
 		opts.WorkDir = wd
 	}
 	opts.WorkDir, _ = filepath.Abs(opts.WorkDir)
-	concurrent := cfg.Concurrent
-	if concurrent <= 0 {
-		concurrent = config.DefaultConcurrent
-	}
-	r := &Runner{cfg: cfg, opts: opts, logger: opts.Logger, slots: make(chan struct{}, concurrent), drain: make(chan struct{})}
+	r := &Runner{cfg: cfg, opts: opts, logger: opts.Logger, slots: newLimiter(0), drain: make(chan struct{}), updates: make(chan *config.Config, 1)}
 	r.systemID = opts.SystemID
 	if r.systemID == "" {
 		r.systemID = SystemID()
 	}
+	r.setGlobals(cfg)
 	for _, e := range cfg.Runners {
-		c, err := client.New(e.URL, nil)
+		ec, err := newEntry(e)
 		if err != nil {
-			return nil, fmt.Errorf("runner %q: %w", e.Name, err)
+			return nil, err
 		}
-		r.entries = append(r.entries, &entryClient{cfg: e, short: e.ShortToken(), client: c, info: Info(e), used: map[int]bool{}})
+		r.entries = append(r.entries, ec)
 	}
 	return r, nil
+}
+
+func newEntry(e *config.Runner) (*entryClient, error) {
+	c, err := client.New(e.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("runner %q: %w", e.Name, err)
+	}
+	return &entryClient{cfg: e, short: e.ShortToken(), client: c, info: Info(e), used: map[int]bool{}}, nil
+}
+
+// setGlobals applies concurrent and check_interval.
+func (r *Runner) setGlobals(cfg *config.Config) {
+	concurrent := cfg.Concurrent
+	if concurrent <= 0 {
+		concurrent = config.DefaultConcurrent
+	}
+	r.slots.setLimit(concurrent)
+	interval := cfg.CheckInterval
+	if interval <= 0 {
+		interval = config.DefaultCheckInterval
+	}
+	r.interval.Store(int64(interval))
 }
 
 // Run polls and runs jobs until ctx is done or, after Drain, until the
@@ -149,23 +172,45 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer r.closeDockers()
 	var wg sync.WaitGroup
 	for _, e := range r.entries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.rotate(ctx, e)
-		}()
-		n := max(e.cfg.RequestConcurrency, 1)
-		for range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r.poll(ctx, e)
-			}()
+		r.start(ctx, e, &wg)
+	}
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-r.drain:
+			done = true
+		case cfg := <-r.updates:
+			r.apply(ctx, cfg, &wg)
 		}
+	}
+	for _, e := range r.entries {
+		e.stop()
 	}
 	wg.Wait()
 	r.jobs.Wait()
 	return nil
+}
+
+// start runs an entry's request loops and token rotation until the entry
+// is stopped or ctx ends.
+func (r *Runner) start(ctx context.Context, e *entryClient, wg *sync.WaitGroup) {
+	ectx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.cancel = cancel
+	n := max(e.cfg.RequestConcurrency, 1)
+	e.mu.Unlock()
+	wg.Add(1 + n)
+	go func() {
+		defer wg.Done()
+		r.rotate(ectx, e)
+	}()
+	for range n {
+		go func() {
+			defer wg.Done()
+			r.poll(ectx, ctx, e)
+		}()
+	}
 }
 
 // Drain stops asking for jobs; Run returns once running jobs finish
@@ -181,19 +226,16 @@ func (r *Runner) draining() bool {
 	}
 }
 
-// poll is one request loop of an entry.
-func (r *Runner) poll(ctx context.Context, e *entryClient) {
-	interval := time.Duration(r.cfg.CheckInterval) * time.Second
-	if interval <= 0 {
-		interval = config.DefaultCheckInterval * time.Second
-	}
+// poll is one request loop of an entry; ctx ends the loop (entry removed,
+// runner stopping), jobCtx the jobs it started (runner stopping only).
+func (r *Runner) poll(ctx, jobCtx context.Context, e *entryClient) {
 	lastUpdate, forbidden := "", 0
 	for ctx.Err() == nil && !r.draining() {
 		cid, ok := r.acquire(ctx, e)
 		if !ok {
 			return
 		}
-		offer, err := e.client.RequestJob(ctx, gitlab.JobRequest{Info: e.info, Token: e.token(), SystemID: r.systemID, LastUpdate: lastUpdate})
+		offer, err := e.client.RequestJob(ctx, gitlab.JobRequest{Info: e.requestInfo(), Token: e.token(), SystemID: r.systemID, LastUpdate: lastUpdate})
 		if offer.LastUpdate != "" {
 			lastUpdate = offer.LastUpdate
 		}
@@ -208,12 +250,12 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 				defer r.release(e, cid)
 				r.metrics.running.Add(1)
 				defer r.metrics.running.Add(-1)
-				r.runJob(ctx, e, e.snapshot(), offer.Job, cid)
+				r.runJob(jobCtx, e, e.snapshot(), offer.Job, cid)
 			}()
 			continue
 		}
 		r.release(e, cid)
-		wait := interval
+		wait := time.Duration(r.interval.Load()) * time.Second
 		var inv *client.InvalidJobError
 		switch {
 		case err == nil && offer.LongPolled:
@@ -261,11 +303,7 @@ func (r *Runner) sleep(ctx context.Context, d time.Duration) bool {
 // the lowest free concurrent id.
 func (r *Runner) acquire(ctx context.Context, e *entryClient) (int, bool) {
 	for {
-		select {
-		case r.slots <- struct{}{}:
-		case <-ctx.Done():
-			return 0, false
-		case <-r.drain:
+		if !r.slots.acquire(ctx, r.drain) {
 			return 0, false
 		}
 		e.mu.Lock()
@@ -280,7 +318,7 @@ func (r *Runner) acquire(ctx context.Context, e *entryClient) (int, bool) {
 			return id, true
 		}
 		e.mu.Unlock()
-		<-r.slots
+		r.slots.release()
 		if !r.sleep(ctx, 200*time.Millisecond) {
 			return 0, false
 		}
@@ -292,7 +330,7 @@ func (r *Runner) release(e *entryClient, id int) {
 	e.active--
 	delete(e.used, id)
 	e.mu.Unlock()
-	<-r.slots
+	r.slots.release()
 }
 
 // failInvalid reports a job whose payload cannot be run as failed, so it
@@ -306,7 +344,7 @@ func (r *Runner) failInvalid(ctx context.Context, e *entryClient, inv *client.In
 	_, _ = e.client.PatchTrace(ctx, inv.ID, inv.Token, 0, []byte(line), false)
 	sum := fmt.Sprintf("crc32:%08x", crc32.ChecksumIEEE([]byte(line)))
 	_, err := e.client.UpdateJob(ctx, inv.ID, gitlab.UpdateJobRequest{
-		Info: e.info, Token: inv.Token, State: gitlab.JobStateFailed, FailureReason: gitlab.FailureRunnerSystem,
+		Info: e.requestInfo(), Token: inv.Token, State: gitlab.JobStateFailed, FailureReason: gitlab.FailureRunnerSystem,
 		Output: gitlab.JobOutput{Checksum: sum, Bytesize: int64(len(line))}, Checksum: sum,
 	})
 	if err != nil {

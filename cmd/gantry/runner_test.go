@@ -162,12 +162,20 @@ func TestRunnerProcess(t *testing.T) {
 	if j := srv.Wait(1, time.Minute); j.State != "success" || !bytes.Contains(j.Trace, []byte("01O a\n")) {
 		t.Fatalf("job 1: %s\n%s\n%s", j.State, j.Trace, logs.String())
 	}
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		t.Fatalf("metrics: %v", err)
+	// The counter moves right after the final update the server has seen.
+	var body []byte
+	for range 50 {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			t.Fatalf("metrics: %v", err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `gantry_runner_jobs_total{state="success"} 1`) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if !strings.Contains(string(body), `gantry_runner_jobs_total{state="success"} 1`) {
 		t.Errorf("metrics:\n%s", body)
 	}
@@ -177,6 +185,22 @@ func TestRunnerProcess(t *testing.T) {
 	if rss := vmRSS(cmd.Process.Pid); rss != "" {
 		t.Logf("idle runner RSS after one job: %s", rss)
 	}
+	// The running process picks up a runner added to config.toml.
+	srv2 := runnertest.New(t)
+	srv2.RunnerToken = "glrt-added"
+	sha2 := srv2.Repo("group/project", 7, map[string]string{"b.txt": "b\n"})
+	cfg.Runners = append(cfg.Runners, &config.Runner{Name: "added", URL: srv2.URL, Token: srv2.RunnerToken, Executor: "shell"})
+	if err := config.Save(cfgPath, cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv2.Enqueue(srv2.Payload(runnertest.Spec{ID: 1, Sha: sha2, Script: []string{"cat b.txt"}}))
+	if j := srv2.Wait(1, time.Minute); j.State != "success" {
+		t.Fatalf("job of the reloaded runner: %s\n%s", j.State, logs.String())
+	}
+	if !strings.Contains(logs.String(), "configuration reloaded") {
+		t.Errorf("no reload in the log")
+	}
+
 	srv.Enqueue(srv.Payload(runnertest.Spec{ID: 2, Sha: sha, Script: []string{"sleep 2", "echo finished"}}))
 	deadline := time.Now().Add(time.Minute)
 	for !bytes.Contains(srv.Job(2).Trace, []byte("step_script")) && time.Now().Before(deadline) {
