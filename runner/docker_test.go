@@ -22,7 +22,7 @@ func TestDockerJob(t *testing.T) {
 	}
 	h := newHarness(t, func(c *config.Config) {
 		c.Runners[0].Executor = "docker"
-		c.Runners[0].Docker = &config.Docker{Image: busybox, PullPolicy: config.StringList{"if-not-present"}}
+		c.Runners[0].Docker = &config.Docker{Image: busybox, PullPolicy: config.StringList{"if-not-present"}, Volumes: []string{"/cache"}}
 	})
 	svc := gitlab.JobImage{Name: busybox, Alias: "web", Command: []string{"sh", "-c", "mkdir -p /www && echo from-service > /www/index.html && exec httpd -f -p 8080 -h /www"}}
 	cache := []gitlab.JobCache{{Key: "docker-cache", Paths: []string{"vendor"}, Policy: "pull-push"}}
@@ -36,6 +36,7 @@ func TestDockerJob(t *testing.T) {
 			`echo "secret=$SECRET in $CI_PROJECT_DIR"`,
 			"for i in $(seq 1 50); do wget -qO- http://web:8080/ && break; sleep 0.2; done",
 			"mkdir -p dist vendor && echo artifact-from-1 > dist/a.txt && echo cached > vendor/v.txt",
+			"echo in-volume > /cache/v.txt",
 		},
 		AfterScript: []string{`echo "after=$CI_JOB_STATUS"`},
 		Artifacts:   []gitlab.JobArtifact{{Name: "artifacts", Paths: []string{"dist"}, When: "on_success", ArtifactType: "archive", ArtifactFormat: "zip"}},
@@ -51,8 +52,8 @@ func TestDockerJob(t *testing.T) {
 	b := h.run(t, runnertest.Spec{ID: 2, Name: "test", Image: gitlab.JobImage{Name: busybox}, Cache: cache,
 		Variables: []gitlab.JobVariable{{Key: "GIT_STRATEGY", Value: "clone"}},
 		Deps:      []gitlab.JobDependency{{ID: 1, Name: "build", ArtifactsFile: gitlab.JobArtifactsFile{Filename: "artifacts.zip"}}},
-		Script:    []string{"cat dist/a.txt vendor/v.txt", "exit 4"}})
-	if b.State != "failed" || !bytes.Contains(b.Trace, []byte("01O artifact-from-1\n")) || !bytes.Contains(b.Trace, []byte("01O cached\n")) {
+		Script:    []string{"cat dist/a.txt vendor/v.txt /cache/v.txt", "exit 4"}})
+	if b.State != "failed" || !bytes.Contains(b.Trace, []byte("01O artifact-from-1\n")) || !bytes.Contains(b.Trace, []byte("01O cached\n")) || !bytes.Contains(b.Trace, []byte("01O in-volume\n")) {
 		t.Fatalf("test: %s\n%s", b.State, b.Trace)
 	}
 	if u := b.Updates[len(b.Updates)-1]; u.ExitCode != 4 || u.FailureReason != "script_failure" {

@@ -60,6 +60,7 @@ type Executor struct {
 	entry    []string
 	network  string
 	hostDir  string
+	volumes  string // prefix of persistent cache volumes
 	mu       sync.Mutex
 	services []string
 	log      io.Writer
@@ -100,6 +101,7 @@ func (e *Executor) Prepare(ctx context.Context, o executor.Options) (executor.Di
 	}
 	builds := filepath.Join(e.BuildsDir, o.RunnerToken, strconv.Itoa(o.ConcurrentID))
 	e.hostDir = builds
+	e.volumes = fmt.Sprintf("gantry-%s-%d", o.RunnerToken, o.ConcurrentID)
 	project := ContainerBuilds + "/" + o.ProjectPath
 	hostProject := filepath.Join(builds, filepath.FromSlash(o.ProjectPath))
 	dirs := executor.Dirs{
@@ -197,7 +199,7 @@ func (e *Executor) startService(ctx context.Context, s executor.Image, env []str
 
 // Run feeds the script to a fresh container of the job image.
 func (e *Executor) Run(ctx context.Context, cmd executor.Command) error {
-	cfg, hc, err := buildContainer(buildSpec{Image: e.image, Entrypoint: e.entry, HostBuilds: e.hostDir, Network: e.network, Labels: e.labels, Docker: e.Config})
+	cfg, hc, err := buildContainer(buildSpec{Image: e.image, Entrypoint: e.entry, HostBuilds: e.hostDir, Network: e.network, Labels: e.labels, Docker: e.Config, VolumePrefix: e.volumes})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@
 package docker
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/netip"
 	"path"
@@ -53,6 +54,9 @@ type buildSpec struct {
 	Network    string
 	Labels     map[string]string
 	Docker     *config.Docker
+	// VolumePrefix names the persistent volumes of bare `volumes` paths
+	// (GitLab Runner's cache volumes), per runner token and concurrent id.
+	VolumePrefix string
 }
 
 // buildContainer returns the create options of one script container.
@@ -81,13 +85,21 @@ func buildContainer(s buildSpec) (*container.Config, *container.HostConfig, erro
 	}
 	hc.Binds = append([]string{s.HostBuilds + ":" + ContainerBuilds}, hc.Binds...)
 	for _, v := range d.Volumes {
-		if !strings.Contains(v, ":") {
-			// A bare container path is an anonymous volume, removed with the container.
+		if strings.Contains(v, ":") {
+			continue
+		}
+		if s.VolumePrefix == "" || d.DisableCache {
+			// An anonymous volume, removed with the container.
 			if cfg.Volumes == nil {
 				cfg.Volumes = map[string]struct{}{}
 			}
 			cfg.Volumes[v] = struct{}{}
+			continue
 		}
+		// A named volume that outlives the job, shared by the job's scripts
+		// and the next jobs of this slot, like GitLab Runner's cache volumes.
+		sum := sha256.Sum256([]byte(v))
+		hc.Binds = append(hc.Binds, fmt.Sprintf("%s-cache-%x:%s", s.VolumePrefix, sum[:8], v))
 	}
 	if s.Network != "" {
 		hc.NetworkMode = container.NetworkMode(s.Network)

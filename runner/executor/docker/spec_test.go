@@ -22,7 +22,7 @@ func TestBuildContainer(t *testing.T) {
 		ExtraHosts: []string{"db:10.0.0.1"}, Volumes: []string{"/cache", "/srv/data:/data:ro"}, CapAdd: []string{"NET_ADMIN"},
 		User: "1000:1000", ShmSize: 1 << 20,
 	}
-	cfg, hc, err := buildContainer(buildSpec{Image: "alpine:3", Entrypoint: []string{""}, HostBuilds: "/host/builds", Network: "jobnet", Labels: map[string]string{"a": "b"}, Docker: d})
+	cfg, hc, err := buildContainer(buildSpec{Image: "alpine:3", Entrypoint: []string{""}, HostBuilds: "/host/builds", Network: "jobnet", Labels: map[string]string{"a": "b"}, Docker: d, VolumePrefix: "gantry-tok-0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +32,11 @@ func TestBuildContainer(t *testing.T) {
 	if !cfg.OpenStdin || !cfg.StdinOnce || cfg.User != "1000:1000" || cfg.Image != "alpine:3" || len(cfg.Entrypoint) != 1 {
 		t.Errorf("config %+v", cfg)
 	}
-	if _, ok := cfg.Volumes["/cache"]; !ok {
-		t.Errorf("anonymous volume missing: %v", cfg.Volumes)
+	if len(cfg.Volumes) != 0 {
+		t.Errorf("anonymous volumes: %v", cfg.Volumes)
 	}
 	want := &container.HostConfig{
-		Binds: []string{"/host/builds:/builds", "/srv/data:/data:ro"}, NetworkMode: "jobnet", Privileged: true,
+		Binds: []string{"/host/builds:/builds", "/srv/data:/data:ro", "gantry-tok-0-cache-4f7cfe6fcd420310:/cache"}, NetworkMode: "jobnet", Privileged: true,
 		DNS: []netip.Addr{netip.MustParseAddr("1.1.1.1")}, ExtraHosts: []string{"db:10.0.0.1"}, CapAdd: []string{"NET_ADMIN"}, ShmSize: 1 << 20,
 		Resources: container.Resources{Memory: 64 << 20, NanoCPUs: 5e8},
 	}
