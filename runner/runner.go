@@ -108,8 +108,8 @@ type entryClient struct {
 
 // New validates cfg and prepares a Runner; it contacts no server.
 func New(cfg *config.Config, opts Options) (*Runner, error) {
-	if cfg == nil || len(cfg.Runners) == 0 {
-		return nil, fmt.Errorf("%w: no [[runners]] in the configuration", gantry.ErrInvalid)
+	if cfg == nil {
+		return nil, fmt.Errorf("%w: no configuration", gantry.ErrInvalid)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -128,6 +128,9 @@ func runRunner(ctx context.Context, stderr io.Writer, c *config.Config, workDir 
 		defer stop()
 	}
 	logger.Info("runner started", "runners", len(c.Runners), "concurrent", c.Concurrent, "version", gantry.Version)
+	if len(c.Runners) == 0 {
+		logger.Warn("no [[runners]] in the configuration yet; waiting for `gantry runner register` to add one")
+	}
 	err = r.Run(ctx)
 	logger.Info("runner stopped")
 	return err
