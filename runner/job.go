@@ -226,7 +226,7 @@ func (j *job) hostScript(ctx context.Context, stage, text string) error {
 // hostRunner marks executors whose scripts already run on the host.
 type hostRunner interface{ RunsOnHost() }
 
-// message is the log line for a failed job.
+// failureMessage maps why a job ended to its failure reason, exit code and log line.
 func failureMessage(err error) (reason string, exit int, msg string) {
 	var ee *executor.ExitError
 	switch {

@@ -16,7 +16,7 @@ import (
 	"github.com/gantry-ci/gantry/runner/client"
 )
 
-// The helper stages (cache, artifacts) run in the runner process against
+// The cache and artifact stages run in the runner process against
 // the host view of the build directory; every executor exposes one.
 
 func (j *job) out(msg string)  { j.log.Infoln(msg) }
