@@ -90,7 +90,9 @@ func TestHeldPollGetsNotifiedJob(t *testing.T) {
 	s, ids := pendingJobs(t, 1)
 	q := queue.New(s)
 	runner := gantry.Runner{Type: gantry.InstanceRunner, RunUntagged: true}
-	claim := func(ctx context.Context, id int64) (gantry.Job, error) { return s.Claim(ctx, id, 1, 0, "h", false, false) }
+	claim := func(ctx context.Context, id int64) (gantry.Job, error) {
+		return s.Claim(ctx, id, 1, 0, "h", false, false)
+	}
 	// Take the job out of the queue's sight first: the runner has "seen"
 	// the current version with nothing for it.
 	if err := s.Unclaim(t.Context(), ids[0]); err != nil {

@@ -19,10 +19,11 @@ import (
 func TestArtifactsBetweenJobs(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.srv.ArtifactFailures = 2 // the upload is retried
 	a := h.run(t, runnertest.Spec{ID: 1, Name: "build", Script: []string{"mkdir -p dist", "echo built-by-1 > dist/dep.txt"},
 		Artifacts: []gitlab.JobArtifact{{Name: "artifacts", Paths: []string{"dist"}, When: "on_success", ArtifactType: "archive", ArtifactFormat: "zip"}}})
-	if a.State != "success" {
-		t.Fatalf("build: %s\n%s", a.State, a.Trace)
+	if a.State != "success" || len(a.Artifacts) != 1 || !bytes.Contains(a.Trace, []byte("retrying")) {
+		t.Fatalf("build: %s, %d artifacts\n%s", a.State, len(a.Artifacts), a.Trace)
 	}
 	b := h.run(t, runnertest.Spec{ID: 2, Name: "use", Script: []string{"cat dist/dep.txt"},
 		Deps: []gitlab.JobDependency{{ID: 1, Name: "build", ArtifactsFile: gitlab.JobArtifactsFile{Filename: "artifacts.zip", Size: int64(len(a.Artifacts[0].Data))}}}})
@@ -280,11 +281,12 @@ func TestLargeLog(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Runners[0].OutputLimit = (mb + 16) * 1024 * 2 })
 	lines := mb * 1024 * 1024 / 64
 	j := h.srv.Wait(h.srv.Enqueue(h.srv.Payload(runnertest.Spec{ID: 9, Sha: h.sha,
-		Script: []string{fmt.Sprintf("seq -f 'line %%010g %s' 1 %d", strings.Repeat("x", 40), lines)}})).Payload.ID, 10*time.Minute)
+		Script: []string{fmt.Sprintf("seq -f 'line %%010.0f %s' 1 %d", strings.Repeat("x", 40), lines)}})).Payload.ID, 10*time.Minute)
 	if j.State != "success" {
 		t.Fatalf("state %s", j.State)
 	}
 	checkLog(t, j)
+	t.Logf("streamed %d bytes of log in %d patches", len(j.Trace), len(j.Patches))
 	last := fmt.Sprintf("line %010d %s\n", lines, strings.Repeat("x", 40))
 	if !bytes.Contains(j.Trace, []byte(last)) {
 		t.Errorf("last line %q missing", last)
@@ -311,6 +313,13 @@ func TestBadPayloads(t *testing.T) {
 	if ok.State != "success" {
 		t.Errorf("runner did not recover: %s", ok.State)
 	}
+	// Features this runner does not have fail the job with a clear message.
+	steps := h.srv.Payload(runnertest.Spec{ID: 25, Sha: h.sha, Script: []string{"true"}})
+	steps.Run = `[{"name":"x","script":"echo"}]`
+	h.srv.Enqueue(steps)
+	if j := h.srv.Wait(25, waitJob); j.State != "failed" || !bytes.Contains(j.Trace, []byte("run keyword")) {
+		t.Errorf("run keyword: %s\n%s", j.State, j.Trace)
+	}
 	// A project path that tries to leave the builds dir falls back to project-<id>.
 	esc := h.srv.Payload(runnertest.Spec{ID: 24, Sha: h.sha, Script: []string{"pwd"}})
 	esc.JobInfo.ProjectFullPath = "../../etc"
@@ -329,5 +338,47 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A silent job sends keep-alive updates (state running, with the log's
+// checksum so far), as task3-silent-job.jsonl shows; the harness sets the
+// silence threshold to 2 s instead of 30 s.
+func TestKeepAlive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	j := h.run(t, runnertest.Spec{ID: 105, Script: []string{"echo before-silence", "sleep 6", "echo after-silence"}})
+	if j.State != "success" {
+		t.Fatalf("state %s", j.State)
+	}
+	keepAlives := 0
+	for _, u := range j.Updates[1 : len(j.Updates)-1] {
+		if u.State == "running" && u.Output.Checksum != "" && u.Output.Bytesize > 0 {
+			keepAlives++
+		}
+	}
+	if keepAlives == 0 {
+		t.Errorf("no keep-alive among %d updates", len(j.Updates))
+	}
+	// Later job requests carry the last X-GitLab-Last-Update: once idle, the
+	// runner long-polls with it and the new job wakes that request.
+	waitFor(t, func() bool {
+		for _, e := range h.srv.Exchanges() {
+			if e.Path == "/api/v4/jobs/request" && e.Status == 204 {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(1500 * time.Millisecond) // check_interval after the first 204
+	if j := h.run(t, runnertest.Spec{ID: 106, Script: []string{"true"}}); j.State != "success" {
+		t.Fatalf("second job: %s", j.State)
+	}
+	withLastUpdate := false
+	for _, e := range h.srv.Exchanges() {
+		withLastUpdate = withLastUpdate || e.Path == "/api/v4/jobs/request" && bytes.Contains(e.Body, []byte(`"last_update":"v`))
+	}
+	if !withLastUpdate {
+		t.Error("no job request sent last_update")
 	}
 }

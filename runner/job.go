@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -65,18 +64,21 @@ type outcome struct {
 // run executes one job end to end and reports its final state. It never
 // returns an error: everything that goes wrong ends up in the job log and
 // the final update.
-func (rn *Runner) runJob(ctx context.Context, e *entryClient, p *gitlab.JobPayload, cid int) {
-	logger := rn.logger.With("job", p.ID, "runner", e.cfg.ShortToken())
-	log, err := trace.New("", e.cfg.OutputLimitBytes())
+func (rn *Runner) runJob(ctx context.Context, e *entryClient, entry *config.Runner, p *gitlab.JobPayload, cid int) {
+	logger := rn.logger.With("job", p.ID, "runner", entry.ShortToken())
+	log, err := trace.New("", entry.OutputLimitBytes())
 	if err != nil {
 		logger.Error("create job log", "err", err)
 		return
 	}
 	defer log.Close()
-	j := &job{rn: rn, entry: e.cfg, api: e, p: p, cid: cid, log: log, logger: logger}
-	j.send = newSender(e.client, p.ID, p.Token, e.info, log, logger)
+	j := &job{rn: rn, entry: entry, api: e, p: p, cid: cid, log: log, logger: logger}
+	j.send = newSender(e.client, p.ID, p.Token, e.requestInfo(), log, logger)
 	if rn.opts.RetryBackoff > 0 {
 		j.send.backoff = rn.opts.RetryBackoff
+	}
+	if rn.opts.KeepAlive > 0 {
+		j.send.silence = rn.opts.KeepAlive
 	}
 	if !j.commit(ctx) {
 		return
@@ -97,8 +99,17 @@ func (rn *Runner) runJob(ctx context.Context, e *entryClient, p *gitlab.JobPaylo
 		logger.Info("job aborted by the server")
 		return
 	}
-	// The final update must get out even when the runner is stopping.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rn.opts.finalTimeout())
+	// The final update must get out even when the runner is stopping, but
+	// a stopping runner only waits shutdown_timeout for it.
+	final := rn.opts.finalTimeout()
+	if ctx.Err() != nil {
+		st := time.Duration(rn.config().ShutdownTimeout) * time.Second
+		if st <= 0 {
+			st = config.DefaultShutdownTimeout * time.Second
+		}
+		final = min(final, st)
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), final)
 	defer cancel()
 	if err := j.send.finish(fctx, out.state, j.failureReason(out.reason), out.exit); err != nil {
 		logger.Error("final job update", "err", err)
@@ -115,7 +126,7 @@ func (rn *Runner) runJob(ctx context.Context, e *entryClient, p *gitlab.JobPaylo
 // commit is the two-phase commit: PUT state=running right after the
 // request. It reports whether to run the job.
 func (j *job) commit(ctx context.Context) bool {
-	a, err := j.api.client.UpdateJob(ctx, j.p.ID, gitlab.UpdateJobRequest{Info: j.api.info, Token: j.p.Token, State: gitlab.JobStateRunning})
+	a, err := j.api.client.UpdateJob(ctx, j.p.ID, gitlab.UpdateJobRequest{Info: j.send.info, Token: j.p.Token, State: gitlab.JobStateRunning})
 	if err != nil {
 		j.logger.Warn("accept job", "err", err) // run it anyway, as GitLab Runner does
 		return true
@@ -215,7 +226,7 @@ func (j *job) hostScript(ctx context.Context, stage, text string) error {
 // hostRunner marks executors whose scripts already run on the host.
 type hostRunner interface{ RunsOnHost() }
 
-// message is the log line for a failed job.
+// failureMessage maps why a job ended to its failure reason, exit code and log line.
 func failureMessage(err error) (reason string, exit int, msg string) {
 	var ee *executor.ExitError
 	switch {
@@ -225,6 +236,8 @@ func failureMessage(err error) (reason string, exit int, msg string) {
 		return gitlab.FailureJobExecutionTimeout, 0, "execution took longer than the job timeout"
 	case errors.Is(err, errCanceled):
 		return gitlab.FailureJobCanceled, 0, "canceled"
+	case errors.Is(err, executor.ErrImagePull):
+		return gitlab.FailureImagePull, 0, "(system failure): " + err.Error()
 	case errors.Is(err, errShutdown):
 		return gitlab.FailureRunnerSystem, 0, "(system failure): aborted: runner is shutting down"
 	case errors.Is(err, gantry.ErrInvalid):
@@ -246,10 +259,5 @@ func (w runnerLine) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = runnerLine{}
-
-func hostname() string {
-	h, _ := os.Hostname()
-	return h
-}
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -22,6 +22,6 @@ func (r *Runner) MetricsHandler() http.Handler {
 		fmt.Fprintf(w, "# HELP gantry_runner_jobs_total Jobs finished, by final state.\n# TYPE gantry_runner_jobs_total counter\n")
 		fmt.Fprintf(w, "gantry_runner_jobs_total{state=\"success\"} %d\n", r.metrics.succeeded.Load())
 		fmt.Fprintf(w, "gantry_runner_jobs_total{state=\"failed\"} %d\n", r.metrics.failed.Load())
-		fmt.Fprintf(w, "# HELP gantry_runner_concurrent The concurrent setting.\n# TYPE gantry_runner_concurrent gauge\ngantry_runner_concurrent %d\n", cap(r.slots))
+		fmt.Fprintf(w, "# HELP gantry_runner_concurrent The concurrent setting.\n# TYPE gantry_runner_concurrent gauge\ngantry_runner_concurrent %d\n", r.slots.current())
 	})
 }

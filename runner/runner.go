@@ -9,26 +9,24 @@ package runner
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	dockerclient "github.com/moby/moby/client"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/gitlab"
 	"github.com/gantry-ci/gantry/runner/client"
 	"github.com/gantry-ci/gantry/runner/config"
 	"github.com/gantry-ci/gantry/runner/executor"
+	"github.com/gantry-ci/gantry/runner/executor/docker"
 	"github.com/gantry-ci/gantry/runner/executor/shell"
 )
 
@@ -47,12 +45,19 @@ type Options struct {
 	SystemID string
 	// RetryBackoff is the first wait between final-update retries (1 s).
 	RetryBackoff time.Duration
+	// KeepAlive is the silence after which a running job sends a keep-alive
+	// update (default 30 s, as GitLab Runner).
+	KeepAlive time.Duration
 	// FinalTimeout bounds the final update after a job (default 10 min).
 	FinalTimeout time.Duration
 	// Executors overrides executor construction by name (tests, embedding).
 	Executors map[string]ExecutorFactory
 	// MaxJobs makes Run return after this many jobs (run-single); 0: no limit.
 	MaxJobs int
+	// TokenRotated is called after an expiring runner token was rotated,
+	// with the current configuration (holding the new token); the CLI saves
+	// the config file here.
+	TokenRotated func(*config.Config) error
 }
 
 func (o Options) finalTimeout() time.Duration {
@@ -68,23 +73,31 @@ type ExecutorFactory func(entry *config.Runner, job *gitlab.JobPayload) (executo
 
 // Runner polls for and runs jobs for every runner entry of a config.
 type Runner struct {
+	cfgMu    sync.Mutex
 	cfg      *config.Config
 	opts     Options
 	logger   *slog.Logger
 	systemID string
 	entries  []*entryClient
-	slots    chan struct{} // global `concurrent`
+	slots    *limiter     // global `concurrent`
+	interval atomic.Int64 // check_interval in seconds
+	updates  chan *config.Config
 
 	drain     chan struct{}
 	drainOnce sync.Once
 	jobs      sync.WaitGroup
 	started   atomic.Int64
 	metrics   metrics
+
+	dockerMu sync.Mutex
+	dockers  map[string]*dockerclient.Client // by host
 }
 
 // entryClient is one [[runners]] entry with its client and state.
 type entryClient struct {
+	cancel context.CancelFunc // stops the entry's loops
 	cfg    *config.Runner
+	short  string // short token at start, for the runner's own log
 	client *client.Client
 	info   gitlab.RunnerInfo
 
@@ -95,8 +108,8 @@ type entryClient struct {
 
 // New validates cfg and prepares a Runner; it contacts no server.
 func New(cfg *config.Config, opts Options) (*Runner, error) {
-	if cfg == nil || len(cfg.Runners) == 0 {
-		return nil, fmt.Errorf("%w: no [[runners]] in the configuration", gantry.ErrInvalid)
+	if cfg == nil {
+		return nil, fmt.Errorf("%w: no configuration", gantry.ErrInvalid)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -112,43 +125,92 @@ func New(cfg *config.Config, opts Options) (*Runner, error) {
 		opts.WorkDir = wd
 	}
 	opts.WorkDir, _ = filepath.Abs(opts.WorkDir)
-	concurrent := cfg.Concurrent
-	if concurrent <= 0 {
-		concurrent = config.DefaultConcurrent
-	}
-	r := &Runner{cfg: cfg, opts: opts, logger: opts.Logger, slots: make(chan struct{}, concurrent), drain: make(chan struct{})}
+	r := &Runner{cfg: cfg, opts: opts, logger: opts.Logger, slots: newLimiter(0), drain: make(chan struct{}), updates: make(chan *config.Config, 1)}
 	r.systemID = opts.SystemID
 	if r.systemID == "" {
 		r.systemID = SystemID()
 	}
+	r.setGlobals(cfg)
 	for _, e := range cfg.Runners {
-		c, err := client.New(e.URL, nil)
+		ec, err := newEntry(e)
 		if err != nil {
-			return nil, fmt.Errorf("runner %q: %w", e.Name, err)
+			return nil, err
 		}
-		r.entries = append(r.entries, &entryClient{cfg: e, client: c, info: Info(e), used: map[int]bool{}})
+		r.entries = append(r.entries, ec)
 	}
 	return r, nil
 }
 
+func newEntry(e *config.Runner) (*entryClient, error) {
+	c, err := client.New(e.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("runner %q: %w", e.Name, err)
+	}
+	return &entryClient{cfg: e, short: e.ShortToken(), client: c, info: Info(e), used: map[int]bool{}}, nil
+}
+
+// setGlobals applies concurrent and check_interval.
+func (r *Runner) setGlobals(cfg *config.Config) {
+	concurrent := cfg.Concurrent
+	if concurrent <= 0 {
+		concurrent = config.DefaultConcurrent
+	}
+	r.slots.setLimit(concurrent)
+	interval := cfg.CheckInterval
+	if interval <= 0 {
+		interval = config.DefaultCheckInterval
+	}
+	r.interval.Store(int64(interval))
+}
+
 // Run polls and runs jobs until ctx is done or, after Drain, until the
 // running jobs have finished. Canceling ctx stops running jobs at once
-// (they are reported failed as a runner system failure).
+// (they are reported failed as a runner system failure). Docker entries
+// first sweep containers and networks a killed earlier run left behind.
 func (r *Runner) Run(ctx context.Context) error {
+	r.sweep(ctx)
+	defer r.closeDockers()
 	var wg sync.WaitGroup
 	for _, e := range r.entries {
-		n := max(e.cfg.RequestConcurrency, 1)
-		for range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r.poll(ctx, e)
-			}()
+		r.start(ctx, e, &wg)
+	}
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-r.drain:
+			done = true
+		case cfg := <-r.updates:
+			r.apply(ctx, cfg, &wg)
 		}
+	}
+	for _, e := range r.entries {
+		e.stop()
 	}
 	wg.Wait()
 	r.jobs.Wait()
 	return nil
+}
+
+// start runs an entry's request loops and token rotation until the entry
+// is stopped or ctx ends.
+func (r *Runner) start(ctx context.Context, e *entryClient, wg *sync.WaitGroup) {
+	ectx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.cancel = cancel
+	n := max(e.cfg.RequestConcurrency, 1)
+	e.mu.Unlock()
+	wg.Add(1 + n)
+	go func() {
+		defer wg.Done()
+		r.rotate(ectx, e)
+	}()
+	for range n {
+		go func() {
+			defer wg.Done()
+			r.poll(ectx, ctx, e)
+		}()
+	}
 }
 
 // Drain stops asking for jobs; Run returns once running jobs finish
@@ -164,20 +226,19 @@ func (r *Runner) draining() bool {
 	}
 }
 
-// poll is one request loop of an entry.
-func (r *Runner) poll(ctx context.Context, e *entryClient) {
-	interval := time.Duration(r.cfg.CheckInterval) * time.Second
-	if interval <= 0 {
-		interval = config.DefaultCheckInterval * time.Second
-	}
+// poll is one request loop of an entry; ctx ends the loop (entry removed,
+// runner stopping), jobCtx the jobs it started (runner stopping only).
+func (r *Runner) poll(ctx, jobCtx context.Context, e *entryClient) {
 	lastUpdate, forbidden := "", 0
 	for ctx.Err() == nil && !r.draining() {
 		cid, ok := r.acquire(ctx, e)
 		if !ok {
 			return
 		}
-		offer, err := e.client.RequestJob(ctx, gitlab.JobRequest{Info: e.info, Token: e.cfg.Token, SystemID: r.systemID, LastUpdate: lastUpdate})
-		lastUpdate = offer.LastUpdate
+		offer, err := e.client.RequestJob(ctx, gitlab.JobRequest{Info: e.requestInfo(), Token: e.token(), SystemID: r.systemID, LastUpdate: lastUpdate})
+		if offer.LastUpdate != "" {
+			lastUpdate = offer.LastUpdate
+		}
 		if offer.Job != nil && err == nil {
 			forbidden = 0
 			r.jobs.Add(1)
@@ -189,24 +250,24 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 				defer r.release(e, cid)
 				r.metrics.running.Add(1)
 				defer r.metrics.running.Add(-1)
-				r.runJob(ctx, e, offer.Job, cid)
+				r.runJob(jobCtx, e, e.snapshot(), offer.Job, cid)
 			}()
 			continue
 		}
 		r.release(e, cid)
-		wait := interval
+		wait := time.Duration(r.interval.Load()) * time.Second
 		var inv *client.InvalidJobError
 		switch {
 		case err == nil && offer.LongPolled:
 			wait = 0
 		case err == nil:
 		case errors.As(err, &inv):
-			r.logger.Error("job payload rejected", "runner", e.cfg.ShortToken(), "err", err)
+			r.logger.Error("job payload rejected", "runner", e.short, "err", err)
 			r.failInvalid(ctx, e, inv)
 			wait = 0
 		case errors.Is(err, gantry.ErrForbidden):
 			forbidden++
-			r.logger.Error("runner token rejected (403)", "runner", e.cfg.ShortToken(), "attempt", forbidden)
+			r.logger.Error("runner token rejected (403)", "runner", e.short, "attempt", forbidden)
 			if forbidden >= 3 {
 				wait = time.Hour // unhealthy, as GitLab Runner
 				forbidden = 0
@@ -214,7 +275,7 @@ func (r *Runner) poll(ctx context.Context, e *entryClient) {
 		case ctx.Err() != nil:
 			return
 		default:
-			r.logger.Warn("request job", "runner", e.cfg.ShortToken(), "err", err)
+			r.logger.Warn("request job", "runner", e.short, "err", err)
 		}
 		if !r.sleep(ctx, wait) {
 			return
@@ -242,11 +303,7 @@ func (r *Runner) sleep(ctx context.Context, d time.Duration) bool {
 // the lowest free concurrent id.
 func (r *Runner) acquire(ctx context.Context, e *entryClient) (int, bool) {
 	for {
-		select {
-		case r.slots <- struct{}{}:
-		case <-ctx.Done():
-			return 0, false
-		case <-r.drain:
+		if !r.slots.acquire(ctx, r.drain) {
 			return 0, false
 		}
 		e.mu.Lock()
@@ -261,7 +318,7 @@ func (r *Runner) acquire(ctx context.Context, e *entryClient) (int, bool) {
 			return id, true
 		}
 		e.mu.Unlock()
-		<-r.slots
+		r.slots.release()
 		if !r.sleep(ctx, 200*time.Millisecond) {
 			return 0, false
 		}
@@ -273,7 +330,7 @@ func (r *Runner) release(e *entryClient, id int) {
 	e.active--
 	delete(e.used, id)
 	e.mu.Unlock()
-	<-r.slots
+	r.slots.release()
 }
 
 // failInvalid reports a job whose payload cannot be run as failed, so it
@@ -287,7 +344,7 @@ func (r *Runner) failInvalid(ctx context.Context, e *entryClient, inv *client.In
 	_, _ = e.client.PatchTrace(ctx, inv.ID, inv.Token, 0, []byte(line), false)
 	sum := fmt.Sprintf("crc32:%08x", crc32.ChecksumIEEE([]byte(line)))
 	_, err := e.client.UpdateJob(ctx, inv.ID, gitlab.UpdateJobRequest{
-		Info: e.info, Token: inv.Token, State: gitlab.JobStateFailed, FailureReason: gitlab.FailureRunnerSystem,
+		Info: e.requestInfo(), Token: inv.Token, State: gitlab.JobStateFailed, FailureReason: gitlab.FailureRunnerSystem,
 		Output: gitlab.JobOutput{Checksum: sum, Bytesize: int64(len(line))}, Checksum: sum,
 	})
 	if err != nil {
@@ -303,6 +360,12 @@ func (r *Runner) newExecutor(e *config.Runner, p *gitlab.JobPayload) (executor.E
 	switch e.Executor {
 	case "shell":
 		return &shell.Executor{BuildsDir: r.buildsDir(e), Shell: e.Shell}, "Shell (bash)", nil
+	case "docker":
+		c, err := r.dockerClient(e)
+		if err != nil {
+			return nil, "", err
+		}
+		return &docker.Executor{Client: c, Config: e.Docker, BuildsDir: r.buildsDir(e)}, "docker", nil
 	}
 	return nil, "", fmt.Errorf("%w: executor %q is not available in this build", gantry.ErrNotImplemented, e.Executor)
 }
@@ -323,53 +386,4 @@ func (r *Runner) hostShell(ctx context.Context, dir string, cmd executor.Command
 		return err
 	}
 	return shell.Run(ctx, shell.RunOptions{Dir: dir}, cmd)
-}
-
-// Info is the `info` a runner entry sends with its requests.
-func Info(e *config.Runner) gitlab.RunnerInfo {
-	shellName := e.Shell
-	if shellName == "" {
-		shellName = "bash"
-	}
-	container := e.Executor == "docker" || e.Executor == "kubernetes"
-	return gitlab.RunnerInfo{
-		Name: "gantry-runner", Version: gantry.Version, Revision: Revision,
-		Platform: runtime.GOOS, Architecture: runtime.GOARCH, Executor: e.Executor, Shell: shellName,
-		Labels: e.Labels,
-		Features: gitlab.RunnerFeatures{
-			Variables: true, Image: container, Services: container, Artifacts: true, Cache: true,
-			FallbackCacheKeys: true, Shared: e.Executor == "shell", UploadMultipleArtifacts: true,
-			UploadRawArtifacts: true, Refspecs: true, Masking: true, RawVariables: true,
-			ArtifactsExclude: true, MultiBuildSteps: true, TraceReset: true, TraceChecksum: true,
-			TraceSize: true, Cancelable: true, ReturnExitCode: true, ServiceVariables: container,
-			ServiceMultipleAliases: false, CancelGracefully: true, TwoPhaseJobCommit: true, JobInputs: false,
-		},
-	}
-}
-
-// SystemID is "s_" + 12 hex derived from /etc/machine-id, else "r_" + 12
-// random characters, as GitLab Runner makes it.
-func SystemID() string {
-	for _, p := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
-		if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			sum := sha256.Sum256([]byte("gantry-runner:" + strings.TrimSpace(string(b))))
-			return "s_" + hex.EncodeToString(sum[:])[:12]
-		}
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "r_" + hex.EncodeToString(b[:])
-}
-
-// ShellConfig is a one-runner configuration with the shell executor, for
-// embedding (gantry up): url and token of a registered runner, and where
-// builds go. The caller may adjust it before New.
-func ShellConfig(url, token, buildsDir string) *config.Config {
-	return &config.Config{
-		Concurrent: 1, CheckInterval: config.DefaultCheckInterval,
-		Runners: []*config.Runner{{
-			Name: "gantry-embedded", URL: url, Token: token, Executor: "shell", Shell: "bash",
-			BuildsDir: buildsDir, CacheDir: filepath.Join(filepath.Dir(buildsDir), "cache"),
-		}},
-	}
 }

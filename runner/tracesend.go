@@ -40,12 +40,15 @@ type sender struct {
 	backoff time.Duration
 	// retries bounds the final update (and final trace flush) attempts.
 	retries int
+	// keepAlive is the silence after which a running update is sent.
+	silence time.Duration
 
 	mu        sync.Mutex
 	sent      int64
 	interval  time.Duration
 	contacted time.Time
 	noTrace   bool // 404 on PATCH: stop sending the log
+	debug     bool // PATCH ?debug_trace=true
 
 	// status receives Job-Status values other than running (canceling,
 	// canceled, failed) and "forbidden" for a 403.
@@ -55,7 +58,7 @@ type sender struct {
 func newSender(api jobAPI, id int64, token string, info gitlab.RunnerInfo, log *trace.Log, logger *slog.Logger) *sender {
 	return &sender{
 		api: api, id: id, token: token, info: info, log: log, logger: logger,
-		backoff: time.Second, retries: 10,
+		backoff: time.Second, retries: 10, silence: keepAliveAfter,
 		interval: 3 * time.Second, contacted: time.Now(),
 		status: make(chan string, 8),
 	}
@@ -80,6 +83,12 @@ func (s *sender) note(a client.JobAnswer) {
 	case s.status <- st:
 	default:
 	}
+}
+
+func (s *sender) setDebug(on bool) {
+	s.mu.Lock()
+	s.debug = on
+	s.mu.Unlock()
 }
 
 func (s *sender) updateInterval() time.Duration {
@@ -109,7 +118,7 @@ func (s *sender) flush(ctx context.Context) bool {
 	buf := make([]byte, maxPatch)
 	for ctx.Err() == nil {
 		s.mu.Lock()
-		off, stop := s.sent, s.noTrace
+		off, stop, debug := s.sent, s.noTrace, s.debug
 		s.mu.Unlock()
 		if stop {
 			return true
@@ -122,7 +131,7 @@ func (s *sender) flush(ctx context.Context) bool {
 			s.logger.Error("read job log", "job", s.id, "err", err)
 			return false
 		}
-		a, err := s.api.PatchTrace(ctx, s.id, s.token, off, buf[:n], false)
+		a, err := s.api.PatchTrace(ctx, s.id, s.token, off, buf[:n], debug)
 		if err != nil {
 			s.logger.Warn("patch trace", "job", s.id, "err", err)
 			return false
@@ -157,7 +166,7 @@ func (s *sender) keepAlive(ctx context.Context) {
 	s.mu.Lock()
 	idle := time.Since(s.contacted)
 	s.mu.Unlock()
-	if idle < keepAliveAfter {
+	if idle < s.silence {
 		return
 	}
 	a, err := s.api.UpdateJob(ctx, s.id, s.update(gitlab.JobStateRunning, "", 0))

@@ -26,8 +26,8 @@ import (
 	"github.com/gantry-ci/gantry/pipeline"
 	"github.com/gantry-ci/gantry/queue"
 	"github.com/gantry-ci/gantry/store"
-	"github.com/gantry-ci/gantry/trace"
 	"github.com/gantry-ci/gantry/store/sqlite"
+	"github.com/gantry-ci/gantry/trace"
 )
 
 // Config is everything a server process is started with.
@@ -55,10 +55,10 @@ type CIConfig struct {
 
 // Server is a started (listening) Gantry server.
 type Server struct {
-	cfg      Config
-	URL      *url.URL
-	log      *slog.Logger
-	lock     *os.File
+	cfg       Config
+	URL       *url.URL
+	log       *slog.Logger
+	lock      *os.File
 	store     *store.Store
 	forge     *forge.Service
 	pipelines *pipeline.Service

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -79,7 +80,7 @@ func newRunnerRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runRunner(cmd.Context(), cmd.ErrOrStderr(), c, workDir, 0)
+			return runRunner(cmd.Context(), cmd.ErrOrStderr(), c, workDir, 0, cfgPath)
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", defaultConfigPath(), "config.toml to use")
@@ -87,12 +88,28 @@ func newRunnerRunCmd() *cobra.Command {
 	return cmd
 }
 
-// runRunner runs until ctx ends (fast stop) or SIGQUIT (drain).
-func runRunner(ctx context.Context, stderr io.Writer, c *config.Config, workDir string, maxJobs int) error {
+// runRunner runs until ctx ends (fast stop) or SIGQUIT (drain). With a
+// cfgPath, rotated tokens are saved there and changes to the file are
+// reloaded, as gitlab-runner does.
+func runRunner(ctx context.Context, stderr io.Writer, c *config.Config, workDir string, maxJobs int, cfgPath string) error {
 	logger := newLogger(stderr, c.LogLevel, c.LogFormat)
-	r, err := runner.New(c, runner.Options{WorkDir: workDir, Logger: logger, MaxJobs: maxJobs})
+	opts := runner.Options{WorkDir: workDir, Logger: logger, MaxJobs: maxJobs}
+	var mu sync.Mutex // the config file is written by rotation and read by reload
+	if cfgPath != "" {
+		opts.TokenRotated = func(cur *config.Config) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return config.Save(cfgPath, cur)
+		}
+	}
+	r, err := runner.New(c, opts)
 	if err != nil {
 		return err
+	}
+	if cfgPath != "" {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go watchConfig(wctx, cfgPath, &mu, r, stderr, logger)
 	}
 	quit := make(chan os.Signal, 1)
 	signal.Notify(quit, syscall.SIGQUIT)
@@ -111,9 +128,49 @@ func runRunner(ctx context.Context, stderr io.Writer, c *config.Config, workDir 
 		defer stop()
 	}
 	logger.Info("runner started", "runners", len(c.Runners), "concurrent", c.Concurrent, "version", gantry.Version)
+	if len(c.Runners) == 0 {
+		logger.Warn("no [[runners]] in the configuration yet; waiting for `gantry runner register` to add one")
+	}
 	err = r.Run(ctx)
 	logger.Info("runner stopped")
 	return err
+}
+
+// watchConfig reloads the config file when it changes (checked every 3 s).
+func watchConfig(ctx context.Context, path string, mu *sync.Mutex, r *runner.Runner, stderr io.Writer, logger *slog.Logger) {
+	stamp := func() (time.Time, int64) {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return time.Time{}, -1
+		}
+		return fi.ModTime(), fi.Size()
+	}
+	mod, size := stamp()
+	t := time.NewTicker(3 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m, s := stamp()
+		if m.Equal(mod) && s == size {
+			continue
+		}
+		mod, size = m, s
+		mu.Lock()
+		c, err := loadConfig(path, stderr)
+		mu.Unlock()
+		if err == nil {
+			err = r.Update(c)
+		}
+		if err != nil {
+			logger.Error("config reload failed; keeping the previous configuration", "err", err)
+			continue
+		}
+		logger.Info("configuration reloaded", "runners", len(c.Runners))
+	}
 }
 
 // serveMetrics exposes Prometheus text metrics on listen_address.
@@ -152,7 +209,7 @@ func newRunnerRunSingleCmd() *cobra.Command {
 			if err := c.Validate(); err != nil {
 				return err
 			}
-			return runRunner(cmd.Context(), cmd.ErrOrStderr(), c, workDir, maxJobs)
+			return runRunner(cmd.Context(), cmd.ErrOrStderr(), c, workDir, maxJobs, "")
 		},
 	}
 	f := cmd.Flags()

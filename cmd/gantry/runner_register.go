@@ -241,7 +241,7 @@ func newRunnerUnregisterCmd() *cobra.Command {
 }
 
 func newRunnerResetTokenCmd() *cobra.Command {
-	var cfgPath, name string
+	var cfgPath, name, pat string
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "reset-token",
@@ -263,7 +263,15 @@ func newRunnerResetTokenCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				res, err := c.ResetToken(cmd.Context(), e.Token)
+				var res gitlab.ResetTokenResponse
+				if pat != "" {
+					if e.ID == 0 {
+						return fmt.Errorf("%w: runner %s has no id in the config; --pat needs it", gantry.ErrInvalid, e.Name)
+					}
+					res, err = c.ResetTokenWithPAT(cmd.Context(), e.ID, pat)
+				} else {
+					res, err = c.ResetToken(cmd.Context(), e.Token)
+				}
 				if err != nil {
 					return fmt.Errorf("reset token of %s: %w", e.Name, err)
 				}
@@ -281,5 +289,6 @@ func newRunnerResetTokenCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", defaultConfigPath(), "config.toml to use")
 	cmd.Flags().StringVarP(&name, "name", "n", "", "runner name")
 	cmd.Flags().BoolVar(&all, "all-runners", false, "all runners of the config")
+	cmd.Flags().StringVar(&pat, "pat", "", "personal access token: reset through the runner's id instead of its current token")
 	return cmd
 }

@@ -29,12 +29,13 @@ type Selection struct {
 	Untracked bool     // add files git does not track
 }
 
-// Match lists the files (and symlinks) selection picks under root, as
-// slash-separated relative paths, sorted. Patterns that point outside root
+// Match lists the files, directories and symlinks selection picks under
+// root, as slash-separated relative paths, sorted (a directory before its
+// contents). Patterns that point outside root
 // are an error wrapping gantry.ErrInvalid; patterns that match nothing are
 // reported in missing.
 func Match(ctx context.Context, root string, sel Selection) (files, missing []string, err error) {
-	set := map[string]bool{}
+	set := map[string]bool{} // path → is a directory
 	for _, p := range sel.Paths {
 		clean, err := relPattern(p)
 		if err != nil {
@@ -60,17 +61,21 @@ func Match(ctx context.Context, root string, sel Selection) (files, missing []st
 		}
 		for _, f := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
 			if f != "" {
-				set[f] = true
+				set[f] = false
 			}
 		}
 	}
-	for f := range set {
-		for _, ex := range sel.Exclude {
-			clean, err := relPattern(ex)
-			if err != nil {
-				return nil, nil, err
-			}
-			if ok, _ := doublestar.Match(clean, f); ok || underDir(clean, f) {
+	var excludes []string
+	for _, ex := range sel.Exclude {
+		clean, err := relPattern(ex)
+		if err != nil {
+			return nil, nil, err
+		}
+		excludes = append(excludes, clean)
+	}
+	for f, isDir := range set {
+		for _, ex := range excludes {
+			if excluded(ex, f, isDir) {
 				delete(set, f)
 				break
 			}
@@ -82,6 +87,18 @@ func Match(ctx context.Context, root string, sel Selection) (files, missing []st
 	}
 	slices.Sort(files)
 	return files, missing, nil
+}
+
+// excluded reports whether an exclude pattern removes f. "dir/**" removes
+// what is below dir but keeps dir itself, as GitLab does.
+func excluded(pattern, f string, isDir bool) bool {
+	if isDir && strings.HasSuffix(pattern, "/**") && strings.TrimSuffix(pattern, "/**") == f {
+		return false
+	}
+	if ok, _ := doublestar.Match(pattern, f); ok {
+		return true
+	}
+	return underDir(pattern, f)
 }
 
 // underDir reports whether f lies below a directory named by pattern.
@@ -113,17 +130,16 @@ func addTree(root, rel string, set map[string]bool) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
-			if d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			return nil
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
 		}
 		r, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}
-		set[filepath.ToSlash(r)] = true
+		if r != "." {
+			set[filepath.ToSlash(r)] = d.IsDir()
+		}
 		return nil
 	})
 }
@@ -167,6 +183,12 @@ func addFile(zw *zip.Writer, root, rel string) error {
 		_, err = io.WriteString(zf, target)
 		return err
 	}
+	if fi.IsDir() {
+		h.Name = rel + "/"
+		h.Method = zip.Store
+		_, err := zw.CreateHeader(h)
+		return err
+	}
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
@@ -183,4 +205,21 @@ func addFile(zw *zip.Writer, root, rel string) error {
 		return fmt.Errorf("archive %s: %w", rel, err)
 	}
 	return nil
+}
+
+// Count reports how many of files (as Match returns them) a path pattern
+// accounts for: matches of the pattern and everything below them, for the
+// "found N matching artifact files and directories" log line.
+func Count(files []string, pattern string) int {
+	clean, err := relPattern(pattern)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, f := range files {
+		if ok, _ := doublestar.Match(clean, f); ok || underDir(clean, f) {
+			n++
+		}
+	}
+	return n
 }

@@ -185,3 +185,21 @@ func CheckJob(j *gitlab.JobPayload) error {
 	}
 	return nil
 }
+
+// ResetTokenWithPAT rotates runner id's token with a personal access token
+// (POST /runners/:id/reset_authentication_token, `reset-token --pat`).
+func (c *Client) ResetTokenWithPAT(ctx context.Context, id int64, pat string) (gitlab.ResetTokenResponse, error) {
+	var out gitlab.ResetTokenResponse
+	h := http.Header{"Private-Token": {pat}, "Accept": {"application/json"}}
+	resp, err := c.do(ctx, request{method: http.MethodPost, path: fmt.Sprintf("runners/%d/reset_authentication_token", id), header: h})
+	if err != nil {
+		return out, err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return out, statusError(resp)
+	}
+	if err := decodeJSON(resp, &out); err != nil {
+		return out, err
+	}
+	return out, nil
+}

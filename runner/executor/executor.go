@@ -17,9 +17,14 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 )
+
+// ErrImagePull marks an image that could not be pulled or is not allowed;
+// the runner reports it as image_pull_failure.
+var ErrImagePull = errors.New("image pull failure")
 
 // Executor runs one job's scripts in one environment.
 type Executor interface {
@@ -45,6 +50,9 @@ type Options struct {
 	Services []Image
 	// Env is exported to services (public variables).
 	Env []string
+	// Credentials authenticate image pulls (payload credentials of type
+	// registry).
+	Credentials []Credential
 	// Stdout receives executor messages (image pulls…) for the job log.
 	Log io.Writer
 }
@@ -57,6 +65,11 @@ type Image struct {
 	Command    []string
 	PullPolicy []string
 	Env        []string
+}
+
+// Credential is a registry login.
+type Credential struct {
+	Registry, Username, Password string
 }
 
 // Dirs tells the runner where the build lives. Project/Tmp are as the job

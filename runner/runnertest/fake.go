@@ -68,6 +68,10 @@ type Server struct {
 	// Fail416Once answers the next trace PATCH starting past 0 with 416 and
 	// Range 0-0, as task3-job-edgecases.jsonl.
 	Fail416Once bool
+	// ArtifactFailures answers that many artifact uploads with 503 first.
+	ArtifactFailures int
+	// PAT is the personal access token accepted by reset-token --pat.
+	PAT string
 	// Final202Once answers the first final PUT with 202.
 	Final202Once bool
 
@@ -93,6 +97,7 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("DELETE /api/v4/runners", s.unregister)
 	mux.HandleFunc("DELETE /api/v4/runners/managers", s.unregister)
 	mux.HandleFunc("POST /api/v4/runners/reset_authentication_token", s.resetToken)
+	mux.HandleFunc("POST /api/v4/runners/{id}/reset_authentication_token", s.resetTokenPAT)
 	mux.HandleFunc("POST /api/v4/jobs/request", s.request)
 	mux.HandleFunc("PUT /api/v4/jobs/{id}", s.update)
 	mux.HandleFunc("PATCH /api/v4/jobs/{id}/trace", s.patch)
@@ -102,6 +107,13 @@ func New(t testing.TB) *Server {
 	s.Server = httptest.NewServer(s.outage(mux))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// Token is the current runner token (it changes on reset).
+func (s *Server) Token() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.RunnerToken
 }
 
 // SetDown makes the server drop every connection (true) or serve again.

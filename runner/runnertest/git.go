@@ -23,10 +23,12 @@ func (s *Server) git(w http.ResponseWriter, r *http.Request) {
 	valid := ok && user == "gitlab-ci-token" && s.validJobTokenLocked(pass)
 	s.mu.Unlock()
 	if !valid {
+		s.record(r, nil, http.StatusUnauthorized)
 		w.Header().Set("WWW-Authenticate", `Basic realm="GitLab"`)
 		http.Error(w, "HTTP Basic: Access denied", http.StatusUnauthorized)
 		return
 	}
+	s.record(r, nil, http.StatusOK)
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
 		http.Error(w, "git not installed", http.StatusInternalServerError)

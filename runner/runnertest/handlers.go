@@ -18,7 +18,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.record(r, body, 400)
 		message(w, http.StatusBadRequest, err.Error())
-	case req.Token != s.RunnerToken:
+	case req.Token != s.Token():
 		s.record(r, body, 403)
 		message(w, http.StatusForbidden, "403 Forbidden")
 	default:
@@ -39,14 +39,14 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusForbidden, "403 Forbidden")
 	default:
 		s.record(r, body, 201)
-		writeJSON(w, http.StatusCreated, gitlab.RunnerCredentials{ID: 2, Token: s.RunnerToken})
+		writeJSON(w, http.StatusCreated, gitlab.RunnerCredentials{ID: 2, Token: s.Token()})
 	}
 }
 
 func (s *Server) unregister(w http.ResponseWriter, r *http.Request) {
 	var req gitlab.UnregisterRunnerRequest
 	body, err := s.readJSON(r, &req)
-	if err != nil || req.Token != s.RunnerToken {
+	if err != nil || req.Token != s.Token() {
 		s.record(r, body, 403)
 		message(w, http.StatusForbidden, "403 Forbidden")
 		return
@@ -58,7 +58,7 @@ func (s *Server) unregister(w http.ResponseWriter, r *http.Request) {
 func (s *Server) resetToken(w http.ResponseWriter, r *http.Request) {
 	var req gitlab.ResetTokenRequest
 	body, err := s.readJSON(r, &req)
-	if err != nil || req.Token != s.RunnerToken {
+	if err != nil || req.Token != s.Token() {
 		s.record(r, body, 403)
 		message(w, http.StatusForbidden, "403 Forbidden")
 		return
@@ -71,6 +71,22 @@ func (s *Server) resetToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, gitlab.ResetTokenResponse{Token: tok})
 }
 
+func (s *Server) resetTokenPAT(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	ok := s.PAT != "" && r.Header.Get("PRIVATE-TOKEN") == s.PAT
+	if ok {
+		s.RunnerToken = "glrt-pat-reset"
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.record(r, nil, 401)
+		message(w, http.StatusUnauthorized, "401 Unauthorized")
+		return
+	}
+	s.record(r, nil, 201)
+	writeJSON(w, http.StatusCreated, gitlab.ResetTokenResponse{Token: "glrt-pat-reset"})
+}
+
 // request hands out queued jobs; with the current last_update it holds the
 // request up to LongPoll for a new one, then answers 204.
 func (s *Server) request(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +97,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if req.Token != s.RunnerToken {
+	if req.Token != s.Token() {
 		s.record(r, body, 403)
 		message(w, http.StatusForbidden, "403 Forbidden")
 		return
@@ -220,6 +236,18 @@ func parseRange(v string) (start, end int64, ok bool) {
 func (s *Server) uploadArtifacts(w http.ResponseWriter, r *http.Request) {
 	j, ok := s.jobFor(w, r, "")
 	if !ok {
+		return
+	}
+	s.mu.Lock()
+	fail := s.ArtifactFailures > 0
+	if fail {
+		s.ArtifactFailures--
+	}
+	s.mu.Unlock()
+	if fail {
+		io.Copy(io.Discard, r.Body)
+		s.record(r, nil, 503)
+		message(w, http.StatusServiceUnavailable, "503 Service Unavailable")
 		return
 	}
 	if r.ContentLength >= 0 && len(r.TransferEncoding) == 0 {

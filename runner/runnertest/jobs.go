@@ -23,6 +23,8 @@ type Spec struct {
 	Artifacts   []gitlab.JobArtifact
 	Cache       []gitlab.JobCache
 	Deps        []gitlab.JobDependency
+	Image       gitlab.JobImage
+	Services    []gitlab.JobImage
 	Timeout     int // seconds, default 3600
 	Depth       int // default 20
 }
@@ -79,6 +81,8 @@ func (s *Server) Payload(sp Spec) *gitlab.JobPayload {
 		Variables:    append(vars, sp.Variables...),
 		Steps:        steps,
 		Artifacts:    sp.Artifacts,
+		Image:        sp.Image,
+		Services:     sp.Services,
 		Cache:        sp.Cache,
 		Dependencies: sp.Deps,
 		Features: gitlab.JobFeatures{

@@ -22,6 +22,8 @@ type Job struct {
 	// Hooks from config.toml and the payload.
 	PreGetSources, PostGetSources []string
 	PreBuild, PostBuild           []string
+	// Debug turns on shell tracing (CI_DEBUG_TRACE).
+	Debug bool
 }
 
 // Git describes the checkout of get_sources.
@@ -138,6 +140,9 @@ func Prepare(j *Job) string {
 func Step(j *Job, lines []string) string {
 	var b body
 	j.environment(&b)
+	if j.Debug {
+		b.line("set -o xtrace")
+	}
 	b.line("cd %s", Quote(j.ProjectDir))
 	for _, l := range j.PreBuild {
 		b.line("%s", l)
@@ -154,6 +159,9 @@ func Step(j *Job, lines []string) string {
 func AfterScript(j *Job, lines []string, status string) string {
 	var b body
 	j.environment(&b, "CI_JOB_STATUS", status)
+	if j.Debug {
+		b.line("set -o xtrace")
+	}
 	b.line("cd %s", Quote(j.ProjectDir))
 	b.echo(green, "Running after script...")
 	commands(&b, lines)
@@ -198,7 +206,7 @@ func (j *Job) fetch(b *body) {
 		b.echo(green, "Fetching changes...")
 	}
 	b.line("mkdir -p %s", dir)
-	b.line("git init -q %s", dir)
+	b.line("git -c init.defaultBranch=none init %s", dir) // no default-branch hint
 	b.line("cd %s", dir)
 	// Credentials live in an included config in TmpDir, not in .git/config,
 	// so they go away with the job (GitLab Runner's insteadOf rewrite).
@@ -211,6 +219,30 @@ func (j *Job) fetch(b *body) {
 	}
 	b.line("if git remote add origin %s 2>/dev/null; then echo %s; else git remote set-url origin %s; fi",
 		Quote(remote), Quote(green+"Created fresh repository."+reset), Quote(remote))
+	b.line("%s", fetchCommand(g))
+	if !g.Checkout {
+		b.echo(green, "Skipping Git checkout")
+	} else {
+		short := g.Sha
+		if len(short) > 8 {
+			short = short[:8]
+		}
+		b.echo(green, fmt.Sprintf("Checking out %s as detached HEAD (ref is %s)...", short, g.Ref))
+		b.line("git -c advice.detachedHead=false checkout -f -q %s", Quote(g.Sha))
+		if g.CleanFlags != "none" {
+			flags := g.CleanFlags
+			if flags == "" {
+				flags = "-ffdx"
+			}
+			b.line("git clean %s", flags) // user-controlled flags, as in GitLab
+		}
+	}
+	j.submodules(b)
+}
+
+// fetchCommand is the git fetch of the job's refspecs; with depth 0 a
+// shallow repository from an earlier job is completed.
+func fetchCommand(g Git) string {
 	args := []string{"git"}
 	if g.UserAgent != "" {
 		args = append(args, "-c", Quote("http.userAgent="+g.UserAgent))
@@ -231,25 +263,7 @@ func (j *Job) fetch(b *body) {
 		// A repository cloned shallow before must be completed.
 		fetch = fmt.Sprintf("if [ -f .git/shallow ]; then %s --unshallow; else %s; fi", fetch, fetch)
 	}
-	b.line("%s", fetch)
-	if !g.Checkout {
-		b.echo(green, "Skipping Git checkout")
-	} else {
-		short := g.Sha
-		if len(short) > 8 {
-			short = short[:8]
-		}
-		b.echo(green, fmt.Sprintf("Checking out %s as detached HEAD (ref is %s)...", short, g.Ref))
-		b.line("git -c advice.detachedHead=false checkout -f -q %s", Quote(g.Sha))
-		if g.CleanFlags != "none" {
-			flags := g.CleanFlags
-			if flags == "" {
-				flags = "-ffdx"
-			}
-			b.line("git clean %s", flags) // user-controlled flags, as in GitLab
-		}
-	}
-	j.submodules(b)
+	return fetch
 }
 
 func (j *Job) submodules(b *body) {

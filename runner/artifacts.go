@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/gitlab"
@@ -15,7 +16,7 @@ import (
 	"github.com/gantry-ci/gantry/runner/client"
 )
 
-// The helper stages (cache, artifacts) run in the runner process against
+// The cache and artifact stages run in the runner process against
 // the host view of the build directory; every executor exposes one.
 
 func (j *job) out(msg string)  { j.log.Infoln(msg) }
@@ -182,7 +183,9 @@ func (j *job) pack(ctx context.Context, sel artifact.Selection, put func(*os.Fil
 		j.warn(fmt.Sprintf("%s: no matching files. Ensure that the artifact path is relative to the working directory (%s)", m, j.dirs.ProjectDir))
 	}
 	for _, p := range sel.Paths {
-		j.log.Println(fmt.Sprintf("%s: found matching files and directories", p))
+		if n := artifact.Count(files, p); n > 0 {
+			j.log.Println(fmt.Sprintf("%s: found %d matching artifact files and directories", p, n))
+		}
 	}
 	if len(files) == 0 {
 		return 0, nil
@@ -265,11 +268,7 @@ func (j *job) uploadOne(ctx context.Context, a gitlab.JobArtifact) error {
 	}
 	up := client.ArtifactUpload{Name: artifactName(a), Type: a.ArtifactType, Format: a.ArtifactFormat, ExpireIn: a.ExpireIn}
 	n, err := j.pack(ctx, artifact.Selection{Paths: a.Paths, Exclude: a.Exclude, Untracked: a.Untracked}, func(f *os.File, _ int64) error {
-		var body io.Reader = f
-		if a.ArtifactFormat == "gzip" {
-			body = gzipZipped(f)
-		}
-		return j.api.client.UploadArtifact(ctx, j.p.ID, j.p.Token, up, body)
+		return j.upload(ctx, up, f, a.ArtifactFormat == "gzip")
 	})
 	switch {
 	case err != nil:
@@ -281,6 +280,34 @@ func (j *job) uploadOne(ctx context.Context, a gitlab.JobArtifact) error {
 	}
 	j.log.Println(fmt.Sprintf("Uploading artifacts as %q to coordinator... 201 Created  id=%d", typ, j.p.ID))
 	return nil
+}
+
+// upload sends one archive, retrying transient failures as GitLab Runner
+// does (3 tries; 6 for 503); 403 and 413 are final.
+func (j *job) upload(ctx context.Context, up client.ArtifactUpload, f *os.File, gz bool) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+			return serr
+		}
+		var body io.Reader = f
+		if gz {
+			body = gzipZipped(f)
+		}
+		err = j.api.client.UploadArtifact(ctx, j.p.ID, j.p.Token, up, body)
+		var se *client.StatusError
+		limit := 3
+		if errors.As(err, &se) && se.Code == 503 {
+			limit = 6
+		}
+		if err == nil || attempt >= limit || !client.IsTransient(err) || ctx.Err() != nil {
+			return err
+		}
+		j.warn(fmt.Sprintf("Uploading artifacts to coordinator... %v; retrying", err))
+		if !sleep(ctx, time.Duration(attempt)*j.send.backoff) {
+			return ctx.Err()
+		}
+	}
 }
 
 // artifactName is the multipart file name GitLab expects per format.
