@@ -1,6 +1,10 @@
 package server
 
 import (
+	"context"
+
+	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/forge"
 	"github.com/gantry-ci/gantry/pipeline"
 	"github.com/gantry-ci/gantry/queue"
 	"github.com/gantry-ci/gantry/trace"
@@ -15,4 +19,12 @@ func (s *Server) wireCI() {
 	s.pipelines = pipeline.New(pipeline.Config{Store: s.store, Forge: s.forge, Variables: s.forge, Notifier: s.queue,
 		ExternalURL: s.URL, Log: s.log, SilentTimeout: c.SilentTimeout, ConfirmTimeout: c.ConfirmTimeout, TickInterval: c.TickInterval})
 	s.forge.OnPush(s.pipelines.Wake)
+}
+
+// CreateLocalRunner registers an instance runner for the embedded shell
+// runner of `gantry up` and returns its token.
+func (s *Server) CreateLocalRunner(ctx context.Context) (string, error) {
+	_, token, err := s.forge.CreateRunner(ctx, forge.System(), forge.NewRunner{Type: gantry.InstanceRunner,
+		Description: "gantry up: embedded shell runner", RunUntagged: true})
+	return token, err
 }

@@ -1,13 +1,20 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gantry-ci/gantry/runner"
+	"github.com/gantry-ci/gantry/runner/config"
 	"github.com/gantry-ci/gantry/server"
 )
 
@@ -16,6 +23,7 @@ type serverFlags struct {
 	cfg       server.Config
 	logLevel  string
 	logFormat string
+	noRunner  bool
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
@@ -52,6 +60,7 @@ func newUpCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd.Flags(), "127.0.0.1:8080")
+	cmd.Flags().BoolVar(&f.noRunner, "no-runner", false, "do not start the embedded shell runner")
 	return cmd
 }
 
@@ -71,10 +80,52 @@ func runServer(cmd *cobra.Command, f *serverFlags, up bool) error {
 	if path, ok := srv.PasswordFilePath(); ok {
 		fmt.Fprintf(out, "The initial root password is in %s\n", path)
 	}
-	if up {
-		fmt.Fprintf(out, "Sign in as root; clone with: git clone %s/<namespace>/<project>.git\n", srv.URL)
+	if !up {
+		return srv.Serve(ctx)
 	}
-	return srv.Serve(ctx)
+	fmt.Fprintf(out, "Sign in as root; clone with: git clone %s/<namespace>/<project>.git\n", srv.URL)
+	if f.noRunner {
+		return srv.Serve(ctx)
+	}
+	r, err := embeddedRunner(ctx, srv, f.cfg.DataDir, log)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	fmt.Fprintln(out, "An embedded shell runner runs the jobs (disable with --no-runner).")
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	err = srv.Serve(ctx)
+	cancel()
+	return errors.Join(err, <-done)
+}
+
+// embeddedRunner is `gantry up`'s shell runner: registered once, its
+// config.toml kept in the data folder so that restarts reuse it.
+func embeddedRunner(ctx context.Context, srv *server.Server, dataDir string, log *slog.Logger) (*runner.Runner, error) {
+	dir := filepath.Join(dataDir, "runner")
+	path := filepath.Join(dir, "config.toml")
+	cfg, _, err := config.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		token, err := srv.CreateLocalRunner(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("register the embedded runner: %w", err)
+		}
+		cfg = runner.ShellConfig(srv.URL.String(), token, filepath.Join(dir, "builds"))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		if err := config.Save(path, cfg); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("embedded runner config: %w", err)
+	}
+	for _, rc := range cfg.Runners {
+		rc.URL = srv.URL.String() // the listen address may have changed
+	}
+	return runner.New(cfg, runner.Options{WorkDir: dir, Logger: log.With("component", "runner")})
 }
 
 // flagsFromEnv sets every flag the command line left alone from
