@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -31,6 +32,10 @@ func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
 	fs.StringVar(&f.cfg.Listen, "listen", listen, "address to serve HTTP on")
 	fs.StringVar(&f.cfg.ExternalURL, "external-url", "", "URL users reach Gantry at (default: http://<listen address>)")
 	fs.StringVar(&f.cfg.InitialRootToken, "initial-root-token", "", "personal access token to seed for root on first start")
+	fs.DurationVar(&f.cfg.CI.LongPoll, "ci-long-poll", 50*time.Second, "how long a runner's job request is held waiting for a job")
+	fs.DurationVar(&f.cfg.CI.SilentTimeout, "ci-runner-silent-timeout", 10*time.Minute, "runner silence after which a running job fails (runner_system_failure)")
+	fs.Int64Var(&f.cfg.CI.MaxArtifactSize, "ci-max-artifact-size", 100<<20, "largest artifact upload, in bytes")
+	fs.Int64Var(&f.cfg.CI.MaxTraceSize, "ci-max-trace-size", 100<<20, "largest job log, in bytes")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 }
