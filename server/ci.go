@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/forge"
@@ -27,4 +28,30 @@ func (s *Server) CreateLocalRunner(ctx context.Context) (string, error) {
 	_, token, err := s.forge.CreateRunner(ctx, forge.System(), forge.NewRunner{Type: gantry.InstanceRunner,
 		Description: "gantry up: embedded shell runner", RunUntagged: true})
 	return token, err
+}
+
+// archiveLeftovers moves the logs of jobs that ended without their
+// runner's final update (hard cancel, silent runner) to the blob store,
+// a while after they ended. Bytes held back as a possible secret's start
+// are stored masked, since the secrets are no longer known here.
+func (s *Server) archiveLeftovers(ctx context.Context) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ids, err := s.store.UnarchivedTraces(ctx, time.Now().Add(-2*time.Minute), 100)
+		if err != nil {
+			s.log.Warn("find unarchived job logs", "err", err)
+			continue
+		}
+		for _, id := range ids {
+			if err := s.traces.Archive(ctx, id, nil); err != nil {
+				s.log.Warn("archive job log", "job", id, "err", err)
+			}
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -166,12 +167,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	background := make(chan struct{})
-	go func() {
-		defer close(background)
-		s.pipelines.Run(bg)
-	}()
-	defer func() { stopBackground(); <-background }()
+	var background sync.WaitGroup
+	background.Go(func() { s.pipelines.Run(bg) })
+	background.Go(func() { s.archiveLeftovers(bg) })
 	s.log.Info("gantry server started", "url", s.URL.String(), "data_dir", s.cfg.DataDir)
 	var err error
 	select {
@@ -185,6 +183,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	stopBackground() // before the database closes under it
+	background.Wait()
 	return errors.Join(err, s.Close())
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gantry-ci/gantry"
 )
@@ -223,4 +224,25 @@ func (s *Store) DeleteTrace(ctx context.Context, jobID int64) error {
 		return fmt.Errorf("delete trace of job %d: %w", jobID, err)
 	}
 	return nil
+}
+
+// UnarchivedTraces returns up to limit jobs that ended before `before`
+// and whose logs were never archived (their runner never sent the final
+// update: canceled hard, silent, lost).
+func (s *Store) UnarchivedTraces(ctx context.Context, before time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.inRead(ctx, func(t *tx) error {
+		rows, err := t.query(ctx, `SELECT tr.job_id FROM traces tr JOIN jobs j ON j.id = tr.job_id
+			WHERE tr.archived_at = 0 AND j.status IN ('success', 'failed', 'canceled', 'skipped')
+			AND j.finished_at > 0 AND j.finished_at < ? ORDER BY tr.job_id LIMIT ?`, micros(before), limit)
+		if err != nil {
+			return err
+		}
+		ids, err = collect(rows, func(r interface{ Scan(...any) error }) (int64, error) {
+			var id int64
+			return id, r.Scan(&id)
+		})
+		return err
+	})
+	return ids, err
 }
