@@ -10,11 +10,13 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/auth"
 	"github.com/gantry-ci/gantry/forge"
 	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/queue"
 	"github.com/gantry-ci/gantry/store"
 )
 
@@ -63,7 +65,29 @@ func (s *Server) jobJSON(ctx context.Context, j gantry.Job, p gantry.Pipeline, p
 		ub := s.userBasic(u)
 		out.User = &ub
 	}
+	out.Stuck = s.stuck(ctx, j)
 	return out
+}
+
+// stuck reports a pending job no online, active runner can take.
+func (s *Server) stuck(ctx context.Context, j gantry.Job) bool {
+	if j.Status != gantry.StatusPending || j.RunnerID != 0 {
+		return false
+	}
+	qj, err := s.Store.QueuedJobByID(ctx, j.ID)
+	if err != nil {
+		return false
+	}
+	runners, _, err := s.Store.ListRunners(ctx, store.RunnerFilter{}, store.Page{Size: 10000})
+	if err != nil {
+		return false
+	}
+	for _, r := range runners {
+		if time.Since(r.ContactedAt) < onlineWindow && queue.Matches(r, qj) {
+			return false
+		}
+	}
+	return true
 }
 
 // jobScopes reads scope / scope[] into statuses.

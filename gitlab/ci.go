@@ -46,32 +46,35 @@ type DetailedStatus struct {
 
 // Job is GET /projects/:id/jobs/:job_id.
 type Job struct {
-	ID                int64           `json:"id"`
-	Status            string          `json:"status"`
-	Stage             string          `json:"stage"`
-	Name              string          `json:"name"`
-	Ref               string          `json:"ref"`
-	Tag               bool            `json:"tag"`
-	Coverage          *float64        `json:"coverage"`
-	AllowFailure      bool            `json:"allow_failure"`
-	CreatedAt         *time.Time      `json:"created_at"`
-	StartedAt         *time.Time      `json:"started_at"`
-	FinishedAt        *time.Time      `json:"finished_at"`
-	ErasedAt          *time.Time      `json:"erased_at"`
-	Duration          *float64        `json:"duration"`
-	QueuedDuration    *float64        `json:"queued_duration"`
-	User              *UserBasic      `json:"user"`
-	Commit            *Commit         `json:"commit"`
-	Pipeline          PipelineBasic   `json:"pipeline"`
-	WebURL            string          `json:"web_url"`
-	Artifacts         []JobFile       `json:"artifacts"`
-	ArtifactsFile     *JobFile        `json:"artifacts_file,omitempty"`
-	ArtifactsExpireAt *time.Time      `json:"artifacts_expire_at"`
-	Runner            *RunnerBasic    `json:"runner"`
-	TagList           []string        `json:"tag_list"`
-	FailureReason     string          `json:"failure_reason,omitempty"`
-	Archived          bool            `json:"archived"`
-	Project           JobProjectField `json:"project"`
+	ID                int64         `json:"id"`
+	Status            string        `json:"status"`
+	Stage             string        `json:"stage"`
+	Name              string        `json:"name"`
+	Ref               string        `json:"ref"`
+	Tag               bool          `json:"tag"`
+	Coverage          *float64      `json:"coverage"`
+	AllowFailure      bool          `json:"allow_failure"`
+	CreatedAt         *time.Time    `json:"created_at"`
+	StartedAt         *time.Time    `json:"started_at"`
+	FinishedAt        *time.Time    `json:"finished_at"`
+	ErasedAt          *time.Time    `json:"erased_at"`
+	Duration          *float64      `json:"duration"`
+	QueuedDuration    *float64      `json:"queued_duration"`
+	User              *UserBasic    `json:"user"`
+	Commit            *Commit       `json:"commit"`
+	Pipeline          PipelineBasic `json:"pipeline"`
+	WebURL            string        `json:"web_url"`
+	Artifacts         []JobFile     `json:"artifacts"`
+	ArtifactsFile     *JobFile      `json:"artifacts_file,omitempty"`
+	ArtifactsExpireAt *time.Time    `json:"artifacts_expire_at"`
+	Runner            *RunnerBasic  `json:"runner"`
+	TagList           []string      `json:"tag_list"`
+	FailureReason     string        `json:"failure_reason,omitempty"`
+	Archived          bool          `json:"archived"`
+	// Stuck: pending, and no online runner can take it (GitLab's UI
+	// field; the REST entity lacks it).
+	Stuck   bool            `json:"stuck"`
+	Project JobProjectField `json:"project"`
 }
 
 // JobProjectField is a job's "project".
