@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -305,19 +304,4 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
-}
-
-// waitScript is a shell loop that waits until the file at path exists, at
-// most limit; fault tests end the scripts a SIGKILLed runner left behind
-// by creating it (see release).
-func waitScript(path string, limit time.Duration) string {
-	return fmt.Sprintf(`i=0; while [ ! -e %q ] && [ $i -lt %d ]; do sleep 0.1; i=$((i+1)); done`, path, int(limit/(100*time.Millisecond)))
-}
-
-// release creates the file waitScript waits for.
-func release(tb testing.TB, path string) {
-	tb.Helper()
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		tb.Fatal(err)
-	}
 }
