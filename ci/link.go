@@ -135,8 +135,9 @@ func (l *linker) dependencies(in *instance, insts []*instance) error {
 			if !p.keep {
 				return l.fail(in, nil, "%s:dependencies: job %s is not in the pipeline (its rules or only/except excluded it)", loc, p.job.Name)
 			}
-			// With needs, artifacts come only from needed jobs.
-			if j.Needs == nil || l.inNeeds(j, p.job.Name, []*instance{p}) {
+			// With needs, artifacts come only from needed jobs that keep
+			// them (needs:artifacts: false wins, as GitLab intersects the two).
+			if j.Needs == nil || l.needsArtifacts(j, p.job.Name) {
 				j.Dependencies = append(j.Dependencies, p.job.Name)
 			}
 		}
@@ -152,6 +153,17 @@ func (l *linker) inNeeds(j *Job, dep string, producers []*instance) bool {
 			}
 		}
 		if n.Job == dep {
+			return true
+		}
+	}
+	return false
+}
+
+// needsArtifacts reports whether j needs the job named name with its
+// artifacts.
+func (l *linker) needsArtifacts(j *Job, name string) bool {
+	for _, n := range j.Needs {
+		if n.Job == name && n.Artifacts && n.Pipeline == "" && n.Project == "" {
 			return true
 		}
 	}
