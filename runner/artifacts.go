@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gantry-ci/gantry"
@@ -157,7 +158,7 @@ func (j *job) saveCache(ctx context.Context, success bool) error {
 			continue
 		}
 		j.out(fmt.Sprintf("Creating cache %s...", key))
-		n, err := j.pack(ctx, artifact.Selection{Paths: c.Paths, Untracked: c.Untracked}, func(f *os.File, size int64) error {
+		n, err := j.pack(ctx, artifact.Selection{Paths: j.expandPaths(c.Paths), Untracked: c.Untracked}, func(f *os.File, size int64) error {
 			return store.Put(ctx, key, f, size)
 		})
 		switch {
@@ -170,6 +171,23 @@ func (j *job) saveCache(ctx context.Context, success bool) error {
 		}
 	}
 	return nil
+}
+
+// expandPaths expands variables in artifacts and cache paths, as GitLab
+// Runner does, and turns an absolute path inside the project folder (as
+// the job sees it, e.g. $CI_PROJECT_DIR/dist) into the relative one.
+// Other absolute paths stay as they are and are refused by artifact.Match.
+func (j *job) expandPaths(paths []string) []string {
+	out := make([]string, 0, len(paths))
+	project := strings.TrimRight(j.dirs.ProjectDir, "/") + "/"
+	for _, p := range paths {
+		p = j.vars.ExpandString(p)
+		if rel, ok := strings.CutPrefix(p, project); ok && rel != "" {
+			p = rel
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // pack zips the selection into a temp file and hands it to put; it
@@ -267,7 +285,7 @@ func (j *job) uploadOne(ctx context.Context, a gitlab.JobArtifact) error {
 		typ = "archive"
 	}
 	up := client.ArtifactUpload{Name: artifactName(a), Type: a.ArtifactType, Format: a.ArtifactFormat, ExpireIn: a.ExpireIn}
-	n, err := j.pack(ctx, artifact.Selection{Paths: a.Paths, Exclude: a.Exclude, Untracked: a.Untracked}, func(f *os.File, _ int64) error {
+	n, err := j.pack(ctx, artifact.Selection{Paths: j.expandPaths(a.Paths), Exclude: j.expandPaths(a.Exclude), Untracked: a.Untracked}, func(f *os.File, _ int64) error {
 		return j.upload(ctx, up, f, a.ArtifactFormat == "gzip")
 	})
 	switch {
