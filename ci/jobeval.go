@@ -131,7 +131,8 @@ func (ev *jobEval) applyRule(in *instance, r *rule) {
 }
 
 // expandGitLabSide expands the keywords GitLab itself expands:
-// environment name and url, tags, resource_group and trigger targets.
+// environment name and url, tags, resource_group, cache:key:files and
+// trigger targets.
 // Unknown references are kept.
 func (ev *jobEval) expandGitLabSide(j *Job, sc *scope) {
 	if e := j.Environment; e != nil {
@@ -147,6 +148,20 @@ func (ev *jobEval) expandGitLabSide(j *Job, sc *scope) {
 		j.Tags = tags
 	}
 	j.ResourceGroup = sc.expand(j.ResourceGroup)
+	if len(j.Cache) > 0 {
+		// cache:key:files name the files whose content the server hashes.
+		caches := append([]Cache(nil), j.Cache...)
+		for i, c := range caches {
+			if len(c.KeyFiles) > 0 {
+				files := make([]string, len(c.KeyFiles))
+				for k, f := range c.KeyFiles {
+					files[k] = sc.expand(f)
+				}
+				caches[i].KeyFiles = files
+			}
+		}
+		j.Cache = caches
+	}
 	if t := j.Trigger; t != nil {
 		c := *t
 		c.Project, c.Branch = sc.expand(c.Project), sc.expand(c.Branch)
