@@ -230,6 +230,8 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request, c *call)
 func (s *Server) runPipeline(w http.ResponseWriter, r *http.Request, req pipeline.CreateRequest) {
 	p, err := s.Pipelines.Create(r.Context(), req)
 	switch {
+	case errors.Is(err, pipeline.ErrFilteredByWorkflow):
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"base": []string{ci.FilteredByWorkflow}}})
 	case errors.Is(err, pipeline.ErrFiltered):
 		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"base": []string{
 			"Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline."}}})

@@ -28,7 +28,7 @@ func (c *compiler) evaluate(cfg *config) (*Plan, error) {
 			return nil, err
 		}
 		if r == nil || r.when == "never" {
-			plan.Filtered = "Pipeline filtered out by workflow rules."
+			plan.Filtered = FilteredByWorkflow
 			return plan, nil
 		}
 		if len(r.variables) > 0 {

@@ -247,7 +247,7 @@ func (c *compiler) assemble(plan *Plan, cfg *config, insts []*instance) {
 		}
 	}
 	if len(used) == 0 || onlyEdges {
-		plan.Filtered = "No stages / jobs for this pipeline."
+		plan.Filtered = FilteredNoJobs
 		return
 	}
 	for _, s := range cfg.stages {

@@ -2,6 +2,12 @@ package ci
 
 import "encoding/json"
 
+// GitLab's messages for a pipeline that is not created (Plan.Filtered).
+const (
+	FilteredByWorkflow = "Pipeline filtered out by workflow rules."
+	FilteredNoJobs     = "No stages / jobs for this pipeline."
+)
+
 // Plan is a compiled pipeline: what the server stores and schedules. Every
 // type in it round-trips through encoding/json, since the server keeps each
 // job as JSON and later turns it into a runner payload.
@@ -16,7 +22,8 @@ type Plan struct {
 	Variables []Variable `json:"variables,omitempty"`
 	Workflow  Workflow   `json:"workflow"`
 	// Filtered is set, with GitLab's message, when no pipeline is created:
-	// workflow:rules matched nothing or said never, or no job remained.
+	// workflow:rules matched nothing or said never (FilteredByWorkflow),
+	// or no job remained (FilteredNoJobs).
 	Filtered string `json:"filtered,omitempty"`
 	// Warnings are GitLab-like warnings (for example a job with
 	// when:manual in rules but no allow_failure).

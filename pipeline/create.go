@@ -23,6 +23,9 @@ var (
 	ErrNoConfig = fmt.Errorf("%w: missing CI config file", gantry.ErrInvalid)
 	// ErrFiltered: workflow:rules or job rules left nothing to run.
 	ErrFiltered = errors.New("pipeline filtered out")
+	// ErrFilteredByWorkflow: workflow:rules matched nothing or said
+	// never (it is also ErrFiltered).
+	ErrFilteredByWorkflow = fmt.Errorf("%w: %s", ErrFiltered, ci.FilteredByWorkflow)
 )
 
 // CreateRequest says which pipeline to create.
@@ -84,6 +87,8 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 		p.Status, p.FinishedAt = gantry.StatusSkipped, s.now()
 	case cerr != nil:
 		p.Status, p.YAMLErrors, p.FailureReason, p.FinishedAt = gantry.StatusFailed, cerr.Error(), "config_error", s.now()
+	case plan.Filtered == ci.FilteredByWorkflow:
+		return gantry.Pipeline{}, ErrFilteredByWorkflow
 	case plan.Filtered != "":
 		return gantry.Pipeline{}, fmt.Errorf("%w: %s", ErrFiltered, plan.Filtered)
 	default:
