@@ -17,6 +17,7 @@ type Result struct {
 	Failed        bool
 	FailureReason string // GitLab's reason, e.g. script_failure
 	ExitCode      int
+	Coverage      *float64 // from the log and the job's coverage: regex
 }
 
 // onJob loads a job's pipeline and runs fn on the job inside the
@@ -70,6 +71,9 @@ func (s *Service) Finish(ctx context.Context, jobID int64, res Result) (gantry.J
 		}
 		now := s.now()
 		j.FinishedAt, j.ExitCode = now, res.ExitCode
+		if res.Coverage != nil {
+			j.Coverage = res.Coverage
+		}
 		switch {
 		case j.Status == gantry.StatusCanceling:
 			j.Status = gantry.StatusCanceled

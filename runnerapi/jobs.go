@@ -2,14 +2,19 @@ package runnerapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/auth"
+	"github.com/gantry-ci/gantry/ci"
 	"github.com/gantry-ci/gantry/gitlab"
 	"github.com/gantry-ci/gantry/pipeline"
+	"github.com/gantry-ci/gantry/trace"
 )
 
 // jobFor authenticates a job request: the job token (JOB-TOKEN header, or
@@ -106,7 +111,8 @@ func (s *Server) traceComplete(ctx context.Context, jobID, bytesize int64) (bool
 // finish records the final state, archives the log and forgets the job's
 // secrets. A failure report while canceling ends the job canceled.
 func (s *Server) finish(ctx context.Context, j gantry.Job, req gitlab.UpdateJobRequest) (gantry.Job, error) {
-	res := pipeline.Result{Failed: req.State == gitlab.JobStateFailed, FailureReason: req.FailureReason, ExitCode: req.ExitCode}
+	res := pipeline.Result{Failed: req.State == gitlab.JobStateFailed, FailureReason: req.FailureReason, ExitCode: req.ExitCode,
+		Coverage: s.coverage(ctx, j)}
 	done, err := s.Pipelines.Finish(ctx, j.ID, res)
 	if err != nil {
 		return gantry.Job{}, err
@@ -121,4 +127,31 @@ func (s *Server) finish(ctx context.Context, j gantry.Job, req gitlab.UpdateJobR
 	s.secrets.Delete(j.ID)
 	s.log().Info("job finished", "job", j.ID, "status", done.Status, "reason", done.FailureReason)
 	return done, nil
+}
+
+// coverage reads the code coverage from a finished job's log with its
+// coverage: regex (nil without one, or when nothing matches).
+func (s *Server) coverage(ctx context.Context, j gantry.Job) *float64 {
+	var spec ci.Job
+	if json.Unmarshal(j.Spec, &spec) != nil || len(spec.Coverage) < 2 {
+		return nil
+	}
+	re, err := regexp.Compile(strings.TrimSuffix(strings.TrimPrefix(spec.Coverage, "/"), "/"))
+	if err != nil {
+		return nil // the compiler refused such a regex; an old spec just has no coverage
+	}
+	r, err := s.Traces.Reader(ctx, j.ID, 0)
+	if err != nil {
+		s.log().Warn("read job log for coverage", "job", j.ID, "err", err)
+		return nil
+	}
+	defer r.Close()
+	v, found, err := trace.Coverage(r, re)
+	if err != nil {
+		s.log().Warn("read job log for coverage", "job", j.ID, "err", err)
+	}
+	if !found {
+		return nil
+	}
+	return &v
 }

@@ -35,6 +35,8 @@ type Traces interface {
 	// masked before anything is stored.
 	Append(ctx context.Context, jobID, offset int64, data []byte, secrets []string) (int64, error)
 	Length(ctx context.Context, jobID int64) (int64, error)
+	// Reader reads a job's stored (masked) log from offset.
+	Reader(ctx context.Context, jobID, offset int64) (io.ReadCloser, error)
 	// Archive moves a finished job's log to the blob store; secrets mask
 	// what the last append held back.
 	Archive(ctx context.Context, jobID int64, secrets []string) error
