@@ -1,7 +1,10 @@
 package ci
 
 import (
+	"crypto/sha256"
+	"math/big"
 	"strconv"
+	"strings"
 )
 
 // instance is one job of the pipeline-to-be: a jobDef, or one of its
@@ -142,13 +145,30 @@ func JobPredefined(j *Job) []Variable {
 	return vs
 }
 
-// envSlug is GitLab's environment slug: at most 24 characters of the
-// ref-style slug (GitLab appends a hash suffix when it truncates or
-// changes the name; Gantry keeps the simple form).
+// envSlug is GitLab's environment slug (CI_ENVIRONMENT_SLUG): the name
+// lowercased with every other character than a-z and 0-9 made a dash,
+// "env-" in front unless it starts with a letter, dashes squeezed. When
+// that changed the name or is longer than 24 characters, the first 17
+// characters and "-" and the last 6 base-36 digits of the name's SHA-256
+// keep it unique; otherwise a trailing dash is dropped.
 func envSlug(name string) string {
-	s := Slug(name)
-	if len(s) > 24 {
-		s = s[:24]
+	b := []byte(strings.ToLower(name))
+	for i, c := range b {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			b[i] = '-'
+		}
 	}
-	return s
+	s := string(b)
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		s = "env-" + s
+	}
+	for strings.Contains(s, "--") {
+		s = strings.ReplaceAll(s, "--", "-")
+	}
+	if len(s) <= 24 && s == name {
+		return strings.TrimSuffix(s, "-")
+	}
+	sum := sha256.Sum256([]byte(name))
+	digits := new(big.Int).SetBytes(sum[:]).Text(36)
+	return s[:min(len(s), 17)] + "-" + digits[max(0, len(digits)-6):]
 }

@@ -92,7 +92,7 @@ func TestJobPredefined(t *testing.T) {
 	want := map[string]string{
 		"CI_JOB_NAME": "test: [linux, amd64]", "CI_JOB_NAME_SLUG": "test---linux--amd64", "CI_JOB_STAGE": "test",
 		"CI_NODE_INDEX": "2", "CI_NODE_TOTAL": "4", "CI_JOB_MANUAL": "true",
-		"CI_ENVIRONMENT_NAME": "review/feature", "CI_ENVIRONMENT_SLUG": "review-feature",
+		"CI_ENVIRONMENT_NAME": "review/feature", "CI_ENVIRONMENT_SLUG": "review-feature-3v0q3s",
 		"CI_ENVIRONMENT_ACTION": "start", "CI_ENVIRONMENT_URL": "https://x",
 	}
 	if d := cmp.Diff(want, got); d != "" {
