@@ -62,6 +62,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerCICD(mux)
 	s.registerPipelines(mux)
 	s.registerJobs(mux)
+	s.registerEnvironments(mux)
 	s.registerRunners(mux)
 }
 

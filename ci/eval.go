@@ -133,7 +133,7 @@ func JobPredefined(j *Job) []Variable {
 	}
 	if e := j.Environment; e != nil {
 		vs = append(vs, Variable{Key: "CI_ENVIRONMENT_NAME", Value: e.Name},
-			Variable{Key: "CI_ENVIRONMENT_SLUG", Value: envSlug(e.Name)},
+			Variable{Key: "CI_ENVIRONMENT_SLUG", Value: EnvironmentSlug(e.Name)},
 			Variable{Key: "CI_ENVIRONMENT_ACTION", Value: e.Action})
 		if e.URL != "" {
 			vs = append(vs, Variable{Key: "CI_ENVIRONMENT_URL", Value: e.URL})
@@ -145,13 +145,13 @@ func JobPredefined(j *Job) []Variable {
 	return vs
 }
 
-// envSlug is GitLab's environment slug (CI_ENVIRONMENT_SLUG): the name
+// EnvironmentSlug is GitLab's environment slug (CI_ENVIRONMENT_SLUG): the name
 // lowercased with every other character than a-z and 0-9 made a dash,
 // "env-" in front unless it starts with a letter, dashes squeezed. When
 // that changed the name or is longer than 24 characters, the first 17
 // characters and "-" and the last 6 base-36 digits of the name's SHA-256
 // keep it unique; otherwise a trailing dash is dropped.
-func envSlug(name string) string {
+func EnvironmentSlug(name string) string {
 	b := []byte(strings.ToLower(name))
 	for i, c := range b {
 		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {

@@ -105,12 +105,38 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 	}
 	s.log.Info("pipeline created", "project", req.Project.ID, "pipeline", p.ID, "ref", p.Ref, "source", p.Source, "status", p.Status)
 	if cerr == nil && !skip {
+		s.ensureEnvironments(ctx, p, plan)
 		s.cancelRedundant(ctx, p)
 		if err := s.Advance(ctx, p.ID); err != nil {
 			return gantry.Pipeline{}, err
 		}
 	}
 	return s.store.Pipeline(ctx, p.ID)
+}
+
+// ensureEnvironments creates the environments the pipeline's jobs name,
+// as GitLab does when it creates the jobs. A failure is logged: the
+// pipeline runs without them.
+func (s *Service) ensureEnvironments(ctx context.Context, p gantry.Pipeline, plan *ci.Plan) {
+	var envs []gantry.Environment
+	for _, j := range plan.Jobs {
+		e := j.Environment
+		if e == nil || e.Name == "" {
+			continue
+		}
+		tier := e.DeploymentTier
+		if tier == "" {
+			tier = gantry.GuessTier(e.Name)
+		}
+		envs = append(envs, gantry.Environment{ProjectID: p.ProjectID, Name: e.Name, Slug: ci.EnvironmentSlug(e.Name),
+			ExternalURL: e.URL, Tier: tier})
+	}
+	if len(envs) == 0 {
+		return
+	}
+	if _, err := s.store.EnsureEnvironments(ctx, envs); err != nil {
+		s.log.Warn("create environments", "pipeline", p.ID, "err", err)
+	}
 }
 
 // skipsCI reports whether a commit message says [ci skip] or [skip ci], in
