@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
 )
 
 // jobLog is what a job printed in its script sections (step_script and
@@ -147,6 +149,7 @@ func (r *corpusRun) check(exp *corpusExpect) (int, []string) {
 	r.checkSequence(c, exp.OutputContainsSequence)
 	r.checkTexts(c, exp)
 	r.checkStatuses(c, exp)
+	r.checkEnvironments(c, exp)
 	r.checkFiles(c, exp.FilesExist, true)
 	r.checkFiles(c, exp.FilesAbsent, false)
 	return c.checked, c.failed
@@ -494,6 +497,19 @@ func (r *corpusRun) checkStatus(c *checker, name, want string) {
 		default:
 			c.expect(false, "%s: unknown job_status %q", name, part)
 		}
+	}
+}
+
+// checkEnvironments: the jobs' expanded environments exist in the project
+// (GET /projects/:id/environments), with their URL.
+func (r *corpusRun) checkEnvironments(c *checker, exp *corpusExpect) {
+	for job, want := range exp.Environments {
+		envs, _, err := r.env.srv.api.Environments.ListEnvironments(r.project.ID, &gl.ListEnvironmentsOptions{Name: gl.Ptr(want.Name)})
+		if err != nil || len(envs) != 1 {
+			c.expect(false, "environment %q of %s: %d found, %v", want.Name, r.glName(job), len(envs), err)
+			continue
+		}
+		c.expect(want.URL == "" || envs[0].ExternalURL == want.URL, "environment %q has URL %q, want %q", want.Name, envs[0].ExternalURL, want.URL)
 	}
 }
 

@@ -96,8 +96,12 @@ type corpusExpect struct {
 	JobStatus        map[string]string   `json:"job_status"`
 	NoJobFailed      bool                `json:"no_job_failed"`
 	Coverage         map[string]string   `json:"coverage"`
-	FilesExist       []corpusFile        `json:"files_exist"`
-	FilesAbsent      []corpusFile        `json:"files_absent"`
+	Environments     map[string]struct {
+		Name string `json:"name"`
+		URL  string `json:"url"`
+	} `json:"environments"`
+	FilesExist  []corpusFile `json:"files_exist"`
+	FilesAbsent []corpusFile `json:"files_absent"`
 }
 
 type corpusCount struct {
