@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/gantry-ci/gantry/git/gittest"
 	"github.com/gantry-ci/gantry/gitlab"
 	"github.com/gantry-ci/gantry/runnerapi/fakerunner"
