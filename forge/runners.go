@@ -189,6 +189,7 @@ func (s *Service) UpdateRunner(ctx context.Context, actor auth.Actor, id int64, 
 	if err := validateRunner(r); err != nil {
 		return gantry.Runner{}, err
 	}
+	defer s.runners.clear()
 	if err := s.store.UpdateRunner(ctx, &r); err != nil {
 		return gantry.Runner{}, err
 	}
@@ -200,6 +201,7 @@ func (s *Service) DeleteRunner(ctx context.Context, actor auth.Actor, id int64) 
 	if _, err := s.RunnerAccess(ctx, actor, id, true); err != nil {
 		return err
 	}
+	defer s.runners.clear()
 	return s.store.DeleteRunner(ctx, id)
 }
 
@@ -215,6 +217,7 @@ func (s *Service) ResetRunnerToken(ctx context.Context, actor auth.Actor, id int
 
 func (s *Service) rotateRunnerToken(ctx context.Context, r gantry.Runner) (gantry.Runner, string, error) {
 	secret := auth.NewSecret(auth.RunnerTokenPrefix)
+	defer s.runners.clear()
 	if err := s.store.SetRunnerToken(ctx, r.ID, auth.HashSecret(secret), r.TokenExpiresAt); err != nil {
 		return gantry.Runner{}, "", err
 	}

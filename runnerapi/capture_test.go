@@ -49,7 +49,7 @@ type capturedPart struct {
 
 // respJSON is the stand-in's reply body; some captures stored it as a
 // JSON string holding the JSON.
-func (x exchange) respJSON(t *testing.T) []byte {
+func (x exchange) respJSON(t testing.TB) []byte {
 	t.Helper()
 	body := x.RespBody
 	if strings.HasPrefix(body, `"`) {
@@ -64,7 +64,7 @@ func (x exchange) respJSON(t *testing.T) []byte {
 // path to /srv/capture/..., which made the text 4 bytes longer than the
 // Content-Range it was sent with; a 4-byte shorter prefix restores the
 // length (the original path was not kept), so offsets stay the runner's.
-func (x exchange) reqText(t *testing.T) []byte {
+func (x exchange) reqText(t testing.TB) []byte {
 	t.Helper()
 	body := []byte(strings.ReplaceAll(*x.ReqText, "/srv/capture/", "/srv/cap/"))
 	if cr := x.ReqHeaders.Get("Content-Range"); cr != "" {
@@ -106,7 +106,7 @@ func loadCapture(t *testing.T, name string) []exchange {
 // GitLab would have sent as the captured payload: same name, stage,
 // script, after_script and artifacts; each dependency is a job of an
 // earlier stage that keeps dist/ as artifacts.
-func ciConfigFor(t *testing.T, p gitlab.JobPayload) string {
+func ciConfigFor(t testing.TB, p gitlab.JobPayload) string {
 	t.Helper()
 	job := map[string]any{"stage": p.JobInfo.Stage}
 	for _, s := range p.Steps {
@@ -213,7 +213,7 @@ func (c *captureEnv) pipelineAt(sha string) int64 {
 
 // depZip is the archive dependency jobs upload: what the captured
 // download returned (dist/dep.txt).
-func depZip(t *testing.T) []byte {
+func depZip(t testing.TB) []byte {
 	return zipOf(t, map[string]string{"dist/dep.txt": "from dependency job 100\n"})
 }
 
@@ -222,7 +222,7 @@ func toMIMEHeader(h http.Header) textproto.MIMEHeader { return textproto.MIMEHea
 // comparePayload checks that the server's payload for the replayed job
 // says what GitLab's said for the captured one, up to ids, tokens, URLs
 // and the commit.
-func comparePayload(t *testing.T, captured, ours *gitlab.JobPayload, sha string, depZip []byte) {
+func comparePayload(t testing.TB, captured, ours *gitlab.JobPayload, sha string, depZip []byte) {
 	t.Helper()
 	if ours.ID == 0 || !strings.HasPrefix(ours.Token, "glcbt-") {
 		t.Errorf("payload id %d, token %q", ours.ID, ours.Token)
@@ -266,7 +266,7 @@ func comparePayload(t *testing.T, captured, ours *gitlab.JobPayload, sha string,
 
 // compareVariables: every variable GitLab sent is there with the same
 // flags, and the same value where the value is not an id, URL or token.
-func compareVariables(t *testing.T, captured, ours *gitlab.JobPayload) {
+func compareVariables(t testing.TB, captured, ours *gitlab.JobPayload) {
 	t.Helper()
 	byKey := map[string]gitlab.JobVariable{}
 	for _, v := range ours.Variables {
