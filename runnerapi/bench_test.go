@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -80,4 +82,44 @@ func processCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPatchHandler runs the trace handler in-process: 4 running
+// jobs receive 64 KiB patches in parallel (e2e.BenchmarkTraceIngest does
+// it over HTTP against the real binary).
+func BenchmarkPatchHandler(b *testing.B) {
+	const jobs, size = 4, 64 << 10
+	e := newEnv(b, func(c *server.Config) { c.CI.MaxTraceSize = 1 << 40 })
+	e.push(map[string]string{".gitlab-ci.yml": "a:\n  script: [a]\nb:\n  script: [b]\nc:\n  script: [c]\nd:\n  script: [d]\n"})
+	e.waitStatus(e.pipeline().ID, "pending")
+	var running []*gitlab.JobPayload
+	for range jobs {
+		job := e.runner.WaitJob(b, 10*time.Second)
+		e.runner.Update(b, job, gitlab.UpdateJobRequest{State: "running"})
+		running = append(running, job)
+	}
+	chunk := bytes.Repeat([]byte("2026-11-27T02:35:03.315233Z 01O \x1b[32;1m$ make test\x1b[0;m ok  github.com/example/pkg 0.012s\n"), size/64+1)[:size]
+	h := e.srv.Server.Handler()
+	var next atomic.Int64
+	cpu := processCPU()
+	b.SetBytes(size)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for _, job := range running {
+		wg.Go(func() {
+			for offset := 0; next.Add(1) <= int64(b.N); offset += size {
+				req := httptest.NewRequest("PATCH", fmt.Sprintf("/api/v4/jobs/%d/trace", job.ID), bytes.NewReader(chunk))
+				req.Header.Set(gitlab.HeaderJobToken, job.Token)
+				req.Header.Set("Content-Range", fmt.Sprintf("%d-%d", offset, offset+size-1))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusAccepted {
+					b.Errorf("patch: %d %s", rec.Code, rec.Body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 }
