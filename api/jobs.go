@@ -199,7 +199,10 @@ func (s *Server) jobAction(action string) handlerFunc {
 		if action == "erase" || (action == "cancel" && c.params.boolOr("force", false)) {
 			need = auth.ManageProject // GitLab: force-canceling needs maintainer access
 		}
-		j, _, pa, err := s.jobOf(r.Context(), c, r, need)
+		j, p, pa, err := s.jobOf(r.Context(), c, r, need)
+		if err == nil && action != "erase" {
+			err = s.mayRunFor(r.Context(), c.actor, pa, p.Ref, p.Tag)
+		}
 		if err != nil {
 			s.fail(w, r, err, "Job")
 			return
@@ -219,7 +222,7 @@ func (s *Server) jobAction(action string) handlerFunc {
 			s.fail(w, r, err, "Job")
 			return
 		}
-		p, err := s.Store.Pipeline(ctx, j.PipelineID)
+		p, err = s.Store.Pipeline(ctx, j.PipelineID)
 		if err != nil {
 			s.fail(w, r, err, "Job")
 			return

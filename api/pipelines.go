@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -141,6 +142,9 @@ func (s *Server) pipelineAction(action string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) {
 		p, pa, err := s.pipelineOf(r.Context(), c, r, auth.PushCode)
 		if err == nil {
+			err = s.mayRunFor(r.Context(), c.actor, pa, p.Ref, p.Tag)
+		}
+		if err == nil {
 			if action == "cancel" {
 				err = s.Pipelines.CancelPipeline(r.Context(), p.ID)
 			} else {
@@ -226,7 +230,39 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request, c *call)
 	if c.actor.Scopes == nil {
 		source = "web"
 	}
+	if !s.mayCreateFor(w, r, c.actor, pa, ref) {
+		return
+	}
 	s.runPipeline(w, r, pipeline.CreateRequest{Project: pa.Project, Ref: ref, Source: source, User: c.actor.User, Variables: vars})
+}
+
+// mayRunFor fails with gantry.ErrForbidden when ref is protected against
+// the actor (see forge.Service.MayRunFor).
+func (s *Server) mayRunFor(ctx context.Context, actor auth.Actor, pa forge.ProjectAccess, ref string, tag bool) error {
+	ok, err := s.Forge.MayRunFor(ctx, actor, pa, ref, tag)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %s is protected", gantry.ErrForbidden, ref)
+	}
+	return err
+}
+
+// mayCreateFor checks that the actor may create a pipeline for ref (a
+// branch, else a tag); if not it answers as GitLab does, with the reason
+// under "base", and returns false.
+func (s *Server) mayCreateFor(w http.ResponseWriter, r *http.Request, actor auth.Actor, pa forge.ProjectAccess, ref string) bool {
+	branches, err := s.Forge.Repos().Repo(pa.Project.ID).Refs(r.Context(), "refs/heads/"+ref)
+	if err == nil {
+		_, branch := branches["refs/heads/"+ref]
+		err = s.mayRunFor(r.Context(), actor, pa, ref, !branch)
+	}
+	switch {
+	case errors.Is(err, gantry.ErrForbidden):
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"base": []string{
+			"Insufficient permissions for protected ref '" + ref + "'"}}})
+	case err != nil:
+		s.fail(w, r, err, "Project")
+	}
+	return err == nil
 }
 
 // runPipeline creates a pipeline and answers as GitLab does, errors
