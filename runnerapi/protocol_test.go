@@ -81,7 +81,8 @@ func (e *env) push(files map[string]string) string {
 	return strings.TrimSpace(gittest.Run(e.t, wt, "rev-parse", "HEAD"))
 }
 
-// pipeline waits for the project's newest pipeline to exist.
+// pipeline waits for the project's newest pipeline to exist and be
+// processed (a new pipeline is "created" until its jobs are decided).
 func (e *env) pipeline() *gl.Pipeline {
 	e.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -90,7 +91,7 @@ func (e *env) pipeline() *gl.Pipeline {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		if len(ps) > 0 {
+		if len(ps) > 0 && ps[0].Status != "created" {
 			p, _, err := e.api.Pipelines.GetPipeline(e.project.ID, ps[0].ID)
 			if err != nil {
 				e.t.Fatal(err)
