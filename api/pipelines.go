@@ -156,7 +156,11 @@ func (s *Server) pipelineAction(action string) handlerFunc {
 			s.fail(w, r, err, "Pipeline")
 			return
 		}
-		s.writePipeline(w, r, http.StatusCreated, p, pa.Project)
+		code := http.StatusCreated
+		if action == "cancel" {
+			code = http.StatusOK // as GitLab answers a cancel
+		}
+		s.writePipeline(w, r, code, p, pa.Project)
 	}
 }
 
@@ -278,10 +282,15 @@ func pageOf[T any](all []T, pg store.Page) []T {
 	return all[from:to]
 }
 
-// lint answers the CI Lint API: content given (POST) or the project's
-// configuration at a ref (GET).
+// lint answers the CI Lint API: content given (POST, which GitLab lets
+// only those who may create pipelines call) or the project's
+// configuration at a ref (GET, for those who may read the code).
 func (s *Server) lint(w http.ResponseWriter, r *http.Request, c *call) {
-	pa, err := s.Forge.Project(r.Context(), c.actor, r.PathValue("id"), auth.ReadCode)
+	need := auth.ReadCode
+	if r.Method == http.MethodPost {
+		need = auth.PushCode
+	}
+	pa, err := s.Forge.Project(r.Context(), c.actor, r.PathValue("id"), need)
 	if err != nil {
 		s.fail(w, r, err, "Project")
 		return

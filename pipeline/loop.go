@@ -144,6 +144,7 @@ func (s *Service) failSilent(ctx context.Context) error {
 			if err := s.store.Unclaim(ctx, j.ID); err == nil {
 				s.log.Info("runner never confirmed the job; queued again", "job", j.ID, "runner", j.RunnerID)
 				s.Advance(ctx, j.PipelineID)
+				s.notify(ctx, []*gantry.Job{&j}) // pending all along, so the advance saw no change
 			}
 		case j.Status.Executing() && j.LastContactAt.Before(now.Add(-s.cfg.SilentTimeout)):
 			s.log.Warn("runner went silent; failing job", "job", j.ID, "runner", j.RunnerID)

@@ -14,7 +14,7 @@ import (
 // decision sees the ones before it. It then recomputes the pipeline's
 // status and times. It is pure apart from the state it edits, and running
 // it twice changes nothing the second time.
-func advance(st *store.PipelineState, now time.Time) (queued []*gantry.Job) {
+func advance(st *store.PipelineState, now time.Time) {
 	var jobs []*gantry.Job
 	for _, j := range st.Jobs {
 		if !j.Retried {
@@ -32,13 +32,10 @@ func advance(st *store.PipelineState, now time.Time) (queued []*gantry.Job) {
 			if !ok {
 				continue
 			}
-			if enqueue(j, prev, st.BusyResourceGroups, now) && j.Status == gantry.StatusPending {
-				queued = append(queued, j)
-			}
+			enqueue(j, prev, st.BusyResourceGroups, now)
 		case gantry.StatusWaitingForResource:
 			if !st.BusyResourceGroups[j.ResourceGroup] && !heldInPipeline(j, jobs) {
 				j.Status, j.QueuedAt = gantry.StatusPending, now
-				queued = append(queued, j)
 			}
 		}
 		if j.ResourceGroup != "" && (j.Status == gantry.StatusPending || j.Status.Executing()) {
@@ -46,7 +43,6 @@ func advance(st *store.PipelineState, now time.Time) (queued []*gantry.Job) {
 		}
 	}
 	updatePipelineStatus(st.Pipeline, jobs, now)
-	return queued
 }
 
 // ordered sorts jobs by stage, and within a stage so that a job comes after
@@ -112,8 +108,8 @@ func prerequisites(j *gantry.Job, jobs []*gantry.Job, byName map[string]*gantry.
 // enqueue decides j given the status of its prerequisites, as GitLab's
 // ProcessBuildService: on_success, manual and delayed jobs run after
 // success (or skipped, in stage order), on_failure after failure, always
-// after anything but cancellation. It reports whether j will run.
-func enqueue(j *gantry.Job, prev gantry.Status, busy map[string]bool, now time.Time) bool {
+// after anything but cancellation; other jobs are skipped.
+func enqueue(j *gantry.Job, prev gantry.Status, busy map[string]bool, now time.Time) {
 	valid := map[string][]gantry.Status{
 		"on_success": {gantry.StatusSuccess, gantry.StatusSkipped},
 		"manual":     {gantry.StatusSuccess, gantry.StatusSkipped},
@@ -130,7 +126,7 @@ func enqueue(j *gantry.Job, prev gantry.Status, busy map[string]bool, now time.T
 	}
 	if !ok {
 		j.Status, j.FinishedAt = gantry.StatusSkipped, now
-		return false
+		return
 	}
 	switch j.When {
 	case "manual":
@@ -140,7 +136,6 @@ func enqueue(j *gantry.Job, prev gantry.Status, busy map[string]bool, now time.T
 	default:
 		queue(j, busy, now)
 	}
-	return true
 }
 
 // queue makes j pending, or waiting for its resource group when another

@@ -119,24 +119,34 @@ func (s *Service) notify(ctx context.Context, jobs []*gantry.Job) {
 // update runs fn and then advance on a pipeline in one transaction, and
 // tells the queue about jobs that became pending. It is the only way
 // statuses change.
+//
+// Jobs that became pending are found by comparing before and after, not
+// taken from advance alone: fn may queue a job itself (a played manual
+// job, a delayed job whose time came, a retried manual job), and a runner
+// holding a long poll must hear of those too.
 func (s *Service) update(ctx context.Context, pipelineID int64, fn func(st *store.PipelineState) error) error {
 	var queued []*gantry.Job
 	released := map[string]bool{}
 	var projectID int64
 	err := s.store.UpdatePipeline(ctx, pipelineID, func(st *store.PipelineState) error {
-		held := map[int64]bool{}
+		held, waiting := map[int64]bool{}, map[int64]bool{}
 		for _, j := range st.Jobs {
 			held[j.ID] = j.ResourceGroup != "" && (j.Status == gantry.StatusPending || j.Status.Executing())
+			waiting[j.ID] = waitsForRunner(j)
 		}
 		if fn != nil {
 			if err := fn(st); err != nil {
 				return err
 			}
 		}
-		queued = advance(st, s.now())
+		advance(st, s.now())
+		queued = queued[:0]
 		for _, j := range st.Jobs {
 			if held[j.ID] && j.Status.Completed() {
 				released[j.ResourceGroup] = true
+			}
+			if waitsForRunner(j) && (j.ID == 0 || !waiting[j.ID]) {
+				queued = append(queued, j) // j.ID == 0: a new attempt, saved with the transaction
 			}
 		}
 		projectID = st.Pipeline.ProjectID
@@ -150,6 +160,12 @@ func (s *Service) update(ctx context.Context, pipelineID int64, fn func(st *stor
 		s.wakeWaiting(ctx, projectID, group)
 	}
 	return nil
+}
+
+// waitsForRunner reports whether j is in the queue: pending and taken by
+// no runner.
+func waitsForRunner(j *gantry.Job) bool {
+	return !j.Retried && j.Status == gantry.StatusPending && j.RunnerID == 0
 }
 
 // wakeWaiting advances the pipeline of the oldest job waiting for a

@@ -52,7 +52,7 @@ func TestPipelineThroughRunnerProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	sha := e.push(map[string]string{".gitlab-ci.yml": threeStages, "README.md": "hi\n"})
-	p := e.pipeline()
+	p := e.waitStatus(e.pipeline().ID, "pending") // "created" until processed, as in GitLab
 	if p.Source != "push" || p.SHA != sha || p.Ref != "main" || p.Status != "pending" {
 		t.Fatalf("pipeline after push = %+v", p)
 	}
