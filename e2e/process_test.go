@@ -47,6 +47,7 @@ type proc struct {
 	mu     sync.Mutex
 	output strings.Builder
 	done   chan struct{}
+	urls   chan string // URLs the process announced
 }
 
 var runningAt = regexp.MustCompile(`Gantry is running at (\S+)`)
@@ -54,7 +55,22 @@ var runningAt = regexp.MustCompile(`Gantry is running at (\S+)`)
 // startGantry runs `gantry <args…>` and waits until it prints its URL.
 func startGantry(tb testing.TB, env []string, args ...string) *proc {
 	tb.Helper()
-	p := &proc{cmd: exec.Command(gantryBin, args...), done: make(chan struct{})}
+	p := spawn(tb, env, args...)
+	select {
+	case p.URL = <-p.urls:
+	case <-p.done:
+		tb.Fatalf("gantry %s exited before serving:\n%s", strings.Join(args, " "), p.Output())
+	case <-time.After(30 * time.Second):
+		tb.Fatalf("gantry did not start:\n%s", p.Output())
+	}
+	return p
+}
+
+// spawn runs `gantry <args…>` and collects what it prints; the process is
+// killed when the test ends.
+func spawn(tb testing.TB, env []string, args ...string) *proc {
+	tb.Helper()
+	p := &proc{cmd: exec.Command(gantryBin, args...), done: make(chan struct{}), urls: make(chan string, 1)}
 	p.cmd.Env = append(os.Environ(), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -64,14 +80,16 @@ func startGantry(tb testing.TB, env []string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatalf("start gantry: %v", err)
 	}
-	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
 			p.write(line + "\n")
 			if m := runningAt.FindStringSubmatch(line); m != nil {
-				urls <- m[1]
+				select {
+				case p.urls <- m[1]:
+				default:
+				}
 			}
 		}
 		io.Copy(io.Discard, stdout)
@@ -79,13 +97,6 @@ func startGantry(tb testing.TB, env []string, args ...string) *proc {
 		close(p.done)
 	}()
 	tb.Cleanup(func() { p.kill() })
-	select {
-	case p.URL = <-urls:
-	case <-p.done:
-		tb.Fatalf("gantry %s exited before serving:\n%s", strings.Join(args, " "), p.Output())
-	case <-time.After(30 * time.Second):
-		tb.Fatalf("gantry did not start:\n%s", p.Output())
-	}
 	return p
 }
 
@@ -149,7 +160,13 @@ func waitReady(tb testing.TB, url string) {
 // waitOutput waits until the process has printed substr.
 func (p *proc) waitOutput(tb testing.TB, substr string) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	p.waitOutputFor(tb, substr, 10*time.Second)
+}
+
+// waitOutputFor waits up to d until the process has printed substr.
+func (p *proc) waitOutputFor(tb testing.TB, substr string, d time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
 	for !strings.Contains(p.Output(), substr) {
 		if time.Now().After(deadline) {
 			tb.Fatalf("process never printed %q:\n%s", substr, p.Output())

@@ -31,6 +31,10 @@ const (
 	HeaderJobStatus           = "Job-Status"
 	HeaderLastUpdate          = "X-GitLab-Last-Update"
 	HeaderTraceUpdateInterval = "X-GitLab-Trace-Update-Interval"
+	// HeaderBuildsPolling is "yes" on a 204 to a job request that was held
+	// (Workhorse's long poll): the runner asks again at once instead of
+	// after check_interval.
+	HeaderBuildsPolling = "Gitlab-Ci-Builds-Polling"
 )
 
 // UpdateJobRequest is the body of PUT /api/v4/jobs/:id: the two-phase

@@ -41,7 +41,9 @@ type CreateRequest struct {
 // Create compiles the project's configuration at the commit and stores the
 // pipeline. A configuration error still creates a pipeline, failed with the
 // error, as GitLab does; a missing configuration is ErrNoConfig and
-// filtering by rules is ErrFiltered (wrapping GitLab's message).
+// filtering by rules is ErrFiltered (wrapping GitLab's message). A push
+// whose head commit says [ci skip] or [skip ci] gets a skipped pipeline
+// without jobs.
 func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipeline, error) {
 	repo := s.forge.Repos().Repo(req.Project.ID)
 	tag, sha, err := resolveRef(ctx, repo, req.Ref, req.SHA)
@@ -68,9 +70,18 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 	if err != nil {
 		return gantry.Pipeline{}, err
 	}
-	plan, cerr := ci.Compile(ctx, src.Content, opts)
+	// A push whose head commit asks to skip CI still gets a pipeline,
+	// marked skipped, without compiling anything (GitLab's behaviour).
+	skip := req.Source == "push" && skipsCI(opts.CommitMessage)
+	var plan *ci.Plan
+	var cerr error
+	if !skip {
+		plan, cerr = ci.Compile(ctx, src.Content, opts)
+	}
 	var jobs []*gantry.Job
 	switch {
+	case skip:
+		p.Status, p.FinishedAt = gantry.StatusSkipped, s.now()
 	case cerr != nil:
 		p.Status, p.YAMLErrors, p.FailureReason, p.FinishedAt = gantry.StatusFailed, cerr.Error(), "config_error", s.now()
 	case plan.Filtered != "":
@@ -88,13 +99,20 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 		return gantry.Pipeline{}, fmt.Errorf("keep %s: %w", pipelineRef(p.ID), err)
 	}
 	s.log.Info("pipeline created", "project", req.Project.ID, "pipeline", p.ID, "ref", p.Ref, "source", p.Source, "status", p.Status)
-	if cerr == nil {
+	if cerr == nil && !skip {
 		s.cancelRedundant(ctx, p)
 		if err := s.Advance(ctx, p.ID); err != nil {
 			return gantry.Pipeline{}, err
 		}
 	}
 	return s.store.Pipeline(ctx, p.ID)
+}
+
+// skipsCI reports whether a commit message says [ci skip] or [skip ci], in
+// any case.
+func skipsCI(message string) bool {
+	m := strings.ToLower(message)
+	return strings.Contains(m, "[ci skip]") || strings.Contains(m, "[skip ci]")
 }
 
 func pipelineRef(id int64) string { return "refs/pipelines/" + strconv.FormatInt(id, 10) }

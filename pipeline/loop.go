@@ -194,3 +194,10 @@ func (s *Service) cancelRedundant(ctx context.Context, p gantry.Pipeline) {
 		}
 	}
 }
+
+// StartDue and FailSilent run one round of the background checks (Run
+// calls them every tick; tests call them directly).
+func (s *Service) StartDue(ctx context.Context) error { return s.startDue(ctx) }
+
+// FailSilent fails jobs whose runner went silent; see Run.
+func (s *Service) FailSilent(ctx context.Context) error { return s.failSilent(ctx) }

@@ -115,23 +115,36 @@ func (q *Queue) Waiting() int {
 }
 
 // Next finds a job for runner r and claims it. When there is none and the
-// runner's lastUpdate equals the current version (it has seen the queue
-// as it is), Next holds the request up to wait for a matching job to
-// become pending. It returns ErrNoJob with the version to report.
+// runner long-polls (it sent a lastUpdate), Next holds the request up to
+// wait for a matching job to become pending. A runner whose lastUpdate is
+// the current version has seen the queue as it is and is held at once;
+// one with an older version gets a scan first. It returns ErrNoJob with
+// the version to report; see Held for when an ErrNoJob answer was held.
 func (q *Queue) Next(ctx context.Context, r gantry.Runner, lastUpdate string, wait time.Duration, claim ClaimFunc) (gantry.Job, string, error) {
 	q.mu.Lock()
 	v := q.version
 	q.mu.Unlock()
 	if lastUpdate != strconv.FormatUint(v, 16) {
-		// The runner has not seen the queue as it is: scan, and answer
-		// now either way (it then polls again with the new version).
 		j, err := q.scan(ctx, r, claim)
-		return j, q.Version(), err
+		if !errors.Is(err, ErrNoJob) || !Held(lastUpdate, wait) {
+			return j, q.Version(), err
+		}
+		// Nothing for it now: hold from the version the scan started
+		// at, so that a job queued during the scan is not missed. Runners
+		// that just finished a job thus get the next one as it is queued,
+		// not check_interval later.
 	}
 	if wait <= 0 {
 		return gantry.Job{}, q.Version(), ErrNoJob
 	}
 	return q.hold(ctx, r, v, wait, claim)
+}
+
+// Held reports whether Next holds a request with this lastUpdate and wait
+// when no job is there: only long-polling runners (they send the version
+// they last saw) are held.
+func Held(lastUpdate string, wait time.Duration) bool {
+	return lastUpdate != "" && wait > 0
 }
 
 // scan claims the oldest pending job r may run.

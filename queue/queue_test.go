@@ -160,3 +160,30 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestStalePollHolds: a runner whose last_update is older than the queue
+// (it just finished a job, say) gets a scan and, when nothing is there
+// for it, is held like a current poll, so that a job queued a moment
+// later reaches it at once rather than after check_interval.
+func TestStalePollHolds(t *testing.T) {
+	fs := &fakeStore{}
+	q := queue.New(fs)
+	stale := q.Version()
+	q.Notify() // the queue moved on since the runner last looked
+	got := make(chan gantry.Job, 1)
+	go func() {
+		j, _, _ := q.Next(context.Background(), anyRunner, stale, time.Minute, fs.claim)
+		got <- j
+	}()
+	waitFor(t, func() bool { return q.Waiting() == 1 })
+	fs.add(store.QueuedJob{ID: 7})
+	q.Notify(store.QueuedJob{ID: 7})
+	select {
+	case j := <-got:
+		if j.ID != 7 {
+			t.Fatalf("held poll got job %d, want 7", j.ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("held poll never woke")
+	}
+}

@@ -144,6 +144,14 @@ func (j *job) prepare(ctx context.Context) error {
 	if err := j.customBuildDir(); err != nil {
 		return err
 	}
+	// A job that died with its runner left its temporary folder behind:
+	// file variables and git credentials holding its (now invalid) token.
+	// Start clean, or the stale credentials win over this job's.
+	if j.dirs.HostTmpDir != "" {
+		if err := os.RemoveAll(j.dirs.HostTmpDir); err != nil {
+			return fmt.Errorf("clean %s: %w", j.dirs.HostTmpDir, err)
+		}
+	}
 	j.send.setDebug(j.debug())
 	return nil
 }

@@ -47,6 +47,9 @@ func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) {
 	job, version, err := s.Queue.Next(r.Context(), runner, req.LastUpdate, s.longPoll(), claim)
 	switch {
 	case errors.Is(err, queue.ErrNoJob):
+		if queue.Held(req.LastUpdate, s.longPoll()) {
+			w.Header().Set(gitlab.HeaderBuildsPolling, "yes")
+		}
 		s.noJob(w, version)
 		return
 	case err != nil:

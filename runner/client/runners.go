@@ -112,7 +112,7 @@ func (c *Client) RequestJob(ctx context.Context, req gitlab.JobRequest) (JobOffe
 	if err != nil {
 		return JobOffer{}, err
 	}
-	offer := JobOffer{LastUpdate: resp.Header.Get(gitlab.HeaderLastUpdate), LongPolled: resp.Header.Get("Gitlab-Ci-Builds-Polling") == "yes"}
+	offer := JobOffer{LastUpdate: resp.Header.Get(gitlab.HeaderLastUpdate), LongPolled: resp.Header.Get(gitlab.HeaderBuildsPolling) == "yes"}
 	switch resp.StatusCode {
 	case http.StatusNoContent:
 		drain(resp)
