@@ -52,3 +52,32 @@ func TestFailedClaimIsTriedAgain(t *testing.T) {
 		t.Fatalf("after a failed claim, Next = %v, %v", j, err)
 	}
 }
+
+// TestJobPendingAgainIsClaimable: a claim given back (the runner never
+// confirmed) makes the job pending again; announced, it is handed out at
+// once, though this process claimed it a moment ago.
+func TestJobPendingAgainIsClaimable(t *testing.T) {
+	fs := &fakeStore{}
+	fs.add(store.QueuedJob{ID: 5})
+	q := queue.New(fs)
+	if j, _, err := q.Next(t.Context(), anyRunner, "", time.Minute, fs.claim); err != nil || j.ID != 5 {
+		t.Fatalf("claim: %v %v", j, err)
+	}
+	v := q.Version()
+	got := make(chan gantry.Job, 1)
+	go func() {
+		j, _, _ := q.Next(context.Background(), anyRunner, v, time.Minute, fs.claim)
+		got <- j
+	}()
+	waitFor(t, func() bool { return q.Waiting() == 1 })
+	fs.add(store.QueuedJob{ID: 5}) // unclaimed
+	q.Notify(store.QueuedJob{ID: 5})
+	select {
+	case j := <-got:
+		if j.ID != 5 {
+			t.Fatalf("held poll got %v", j)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job given back never reached the held poll")
+	}
+}

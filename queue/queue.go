@@ -252,6 +252,7 @@ func (q *Queue) Notify(jobs ...store.QueuedJob) {
 	defer q.mu.Unlock()
 	q.version++
 	for _, j := range jobs {
+		delete(q.busy, j.ID) // pending again (a claim given back): claimable at once
 		for i, w := range q.waiters {
 			if Matches(w.runner, j) {
 				w.ch <- j.ID
