@@ -155,9 +155,10 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) {
 }
 
 // currentJob answers GET /job for a job token: the job it belongs to.
+// Other credentials have no job (404, as GitLab says).
 func (s *Server) currentJob(w http.ResponseWriter, r *http.Request, c *call) {
 	if c.actor.Job == nil {
-		s.fail(w, r, gantry.ErrUnauthorized, "")
+		s.fail(w, r, errNotFoundf("Job"), "Job")
 		return
 	}
 	j, err := s.Store.Job(r.Context(), c.actor.Job.JobID)
@@ -195,10 +196,13 @@ func (s *Server) jobTrace(w http.ResponseWriter, r *http.Request, c *call) {
 func (s *Server) jobAction(action string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) {
 		need := auth.PushCode
-		if action == "erase" {
-			need = auth.ManageProject
+		if action == "erase" || (action == "cancel" && c.params.boolOr("force", false)) {
+			need = auth.ManageProject // GitLab: force-canceling needs maintainer access
 		}
-		j, _, pa, err := s.jobOf(r.Context(), c, r, need)
+		j, p, pa, err := s.jobOf(r.Context(), c, r, need)
+		if err == nil && action != "erase" {
+			err = s.mayRunFor(r.Context(), c.actor, pa, p.Ref, p.Tag)
+		}
 		if err != nil {
 			s.fail(w, r, err, "Job")
 			return
@@ -218,12 +222,16 @@ func (s *Server) jobAction(action string) handlerFunc {
 			s.fail(w, r, err, "Job")
 			return
 		}
-		p, err := s.Store.Pipeline(ctx, j.PipelineID)
+		p, err = s.Store.Pipeline(ctx, j.PipelineID)
 		if err != nil {
 			s.fail(w, r, err, "Job")
 			return
 		}
-		writeJSON(w, http.StatusCreated, s.jobJSON(ctx, j, p, pa.Project))
+		code := http.StatusCreated
+		if action == "play" {
+			code = http.StatusOK // as GitLab answers a play
+		}
+		writeJSON(w, code, s.jobJSON(ctx, j, p, pa.Project))
 	}
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -141,6 +142,9 @@ func (s *Server) pipelineAction(action string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) {
 		p, pa, err := s.pipelineOf(r.Context(), c, r, auth.PushCode)
 		if err == nil {
+			err = s.mayRunFor(r.Context(), c.actor, pa, p.Ref, p.Tag)
+		}
+		if err == nil {
 			if action == "cancel" {
 				err = s.Pipelines.CancelPipeline(r.Context(), p.ID)
 			} else {
@@ -156,7 +160,11 @@ func (s *Server) pipelineAction(action string) handlerFunc {
 			s.fail(w, r, err, "Pipeline")
 			return
 		}
-		s.writePipeline(w, r, http.StatusCreated, p, pa.Project)
+		code := http.StatusCreated
+		if action == "cancel" {
+			code = http.StatusOK // as GitLab answers a cancel
+		}
+		s.writePipeline(w, r, code, p, pa.Project)
 	}
 }
 
@@ -222,7 +230,39 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request, c *call)
 	if c.actor.Scopes == nil {
 		source = "web"
 	}
+	if !s.mayCreateFor(w, r, c.actor, pa, ref) {
+		return
+	}
 	s.runPipeline(w, r, pipeline.CreateRequest{Project: pa.Project, Ref: ref, Source: source, User: c.actor.User, Variables: vars})
+}
+
+// mayRunFor fails with gantry.ErrForbidden when ref is protected against
+// the actor (see forge.Service.MayRunFor).
+func (s *Server) mayRunFor(ctx context.Context, actor auth.Actor, pa forge.ProjectAccess, ref string, tag bool) error {
+	ok, err := s.Forge.MayRunFor(ctx, actor, pa, ref, tag)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %s is protected", gantry.ErrForbidden, ref)
+	}
+	return err
+}
+
+// mayCreateFor checks that the actor may create a pipeline for ref (a
+// branch, else a tag); if not it answers as GitLab does, with the reason
+// under "base", and returns false.
+func (s *Server) mayCreateFor(w http.ResponseWriter, r *http.Request, actor auth.Actor, pa forge.ProjectAccess, ref string) bool {
+	branches, err := s.Forge.Repos().Repo(pa.Project.ID).Refs(r.Context(), "refs/heads/"+ref)
+	if err == nil {
+		_, branch := branches["refs/heads/"+ref]
+		err = s.mayRunFor(r.Context(), actor, pa, ref, !branch)
+	}
+	switch {
+	case errors.Is(err, gantry.ErrForbidden):
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"base": []string{
+			"Insufficient permissions for protected ref '" + ref + "'"}}})
+	case err != nil:
+		s.fail(w, r, err, "Project")
+	}
+	return err == nil
 }
 
 // runPipeline creates a pipeline and answers as GitLab does, errors
@@ -280,10 +320,15 @@ func pageOf[T any](all []T, pg store.Page) []T {
 	return all[from:to]
 }
 
-// lint answers the CI Lint API: content given (POST) or the project's
-// configuration at a ref (GET).
+// lint answers the CI Lint API: content given (POST, which GitLab lets
+// only those who may create pipelines call) or the project's
+// configuration at a ref (GET, for those who may read the code).
 func (s *Server) lint(w http.ResponseWriter, r *http.Request, c *call) {
-	pa, err := s.Forge.Project(r.Context(), c.actor, r.PathValue("id"), auth.ReadCode)
+	need := auth.ReadCode
+	if r.Method == http.MethodPost {
+		need = auth.PushCode
+	}
+	pa, err := s.Forge.Project(r.Context(), c.actor, r.PathValue("id"), need)
 	if err != nil {
 		s.fail(w, r, err, "Project")
 		return

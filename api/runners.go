@@ -96,7 +96,7 @@ func (s *Server) getRunner(w http.ResponseWriter, r *http.Request, c *call) {
 	id, err := runnerID(r)
 	var rn gantry.Runner
 	if err == nil {
-		rn, err = s.Forge.RunnerAccess(r.Context(), c.actor, id, false)
+		rn, err = s.Forge.Runner(r.Context(), c.actor, id)
 	}
 	if err != nil {
 		s.fail(w, r, err, "Runner")
@@ -193,7 +193,7 @@ func (s *Server) runnerJobs(w http.ResponseWriter, r *http.Request, c *call) {
 func (s *Server) runnerManagers(w http.ResponseWriter, r *http.Request, c *call) {
 	id, err := runnerID(r)
 	if err == nil {
-		_, err = s.Forge.RunnerAccess(r.Context(), c.actor, id, false)
+		_, err = s.Forge.Runner(r.Context(), c.actor, id)
 	}
 	var managers []gantry.RunnerManager
 	if err == nil {

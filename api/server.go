@@ -82,10 +82,11 @@ func (s *Server) route(mux *http.ServeMux, pattern string, scopes []gantry.Scope
 			scopes = readScopes
 		}
 	}
+	jobTokens, mustAuthenticate := jobTokenRoutes[pattern], authenticated(pattern)
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		actor, err := s.authenticate(r)
-		if err == nil && actor.Job != nil && !jobTokenRoutes[pattern] {
-			err = fmt.Errorf("%w: job tokens are not accepted here", gantry.ErrUnauthorized)
+		actor, err := s.authenticate(r, jobTokens)
+		if err == nil && mustAuthenticate && actor.Anonymous() {
+			err = fmt.Errorf("%w: this endpoint needs credentials", gantry.ErrUnauthorized)
 		}
 		if err != nil {
 			s.fail(w, r, err, "")
@@ -117,19 +118,46 @@ func scopeNames(scopes []gantry.Scope) string {
 }
 
 // jobTokenRoutes are the endpoints a CI_JOB_TOKEN may call, as in GitLab.
+// Elsewhere a job token is ignored, as GitLab does: the call is anonymous.
 var jobTokenRoutes = map[string]bool{
 	"GET /api/v4/job":                                          true,
 	"GET /api/v4/projects/{id}":                                true,
+	"GET /api/v4/projects/{id}/jobs":                           true,
+	"GET /api/v4/projects/{id}/pipelines/{pid}/jobs":           true,
 	"GET /api/v4/projects/{id}/jobs/{jid}/artifacts":           true,
 	"GET /api/v4/projects/{id}/jobs/{jid}/artifacts/{path...}": true,
 }
 
+// authenticatedAPIs are the API families where GitLab authenticates
+// before anything else (its authenticate!), so that an anonymous call is
+// 401 even for a GET or a public project.
+var authenticatedAPIs = []string{"/api/v4/projects/{id}/jobs", "/api/v4/job", "/api/v4/runners", "/api/v4/user/runners",
+	"/api/v4/projects/{id}/runners", "/api/v4/projects/{id}/triggers", "/api/v4/projects/{id}/repository/commits/{sha}/statuses",
+	"/api/v4/projects/{id}/variables", "/api/v4/groups/{id}/variables", "/api/v4/admin/ci/variables"}
+
+// authenticated reports whether an anonymous call of pattern is 401: the
+// families above, and the writes of the pipelines API (GitLab's
+// authenticate_non_get!). Elsewhere an anonymous caller gets what the
+// public may see, and 404 for the rest.
+func authenticated(pattern string) bool {
+	method, path, _ := strings.Cut(pattern, " ")
+	if method != "GET" && method != "HEAD" && strings.HasPrefix(path, "/api/v4/projects/{id}/pipeline") {
+		return true
+	}
+	for _, api := range authenticatedAPIs {
+		if path == api || strings.HasPrefix(path, api+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // authenticate reads a personal access token from PRIVATE-TOKEN,
 // Authorization: Bearer, or the private_token/access_token query
-// parameters, or a job token from JOB-TOKEN or job_token. No token is the
-// anonymous actor; a bad one is an error.
-func (s *Server) authenticate(r *http.Request) (auth.Actor, error) {
-	if jt := r.Header.Get("Job-Token"); jt != "" || r.URL.Query().Get("job_token") != "" {
+// parameters, or, where jobTokens allows, a job token from JOB-TOKEN or
+// job_token. No token is the anonymous actor; a bad one is an error.
+func (s *Server) authenticate(r *http.Request, jobTokens bool) (auth.Actor, error) {
+	if jt := r.Header.Get("Job-Token"); jobTokens && (jt != "" || r.URL.Query().Get("job_token") != "") {
 		if jt == "" {
 			jt = r.URL.Query().Get("job_token")
 		}

@@ -112,9 +112,13 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request, c *call
 		projectID = tr.ProjectID
 		req.User, _ = s.Forge.User(r.Context(), auth.Actor{}, tr.OwnerID)
 	}
-	pa, err := s.Forge.Project(r.Context(), auth.Actor{User: req.User}, r.PathValue("id"), auth.PushCode)
+	actor := auth.Actor{User: req.User}
+	pa, err := s.Forge.Project(r.Context(), actor, r.PathValue("id"), auth.PushCode)
 	if err != nil || projectID != 0 && pa.Project.ID != projectID {
 		s.fail(w, r, gantry.ErrNotFound, "Project")
+		return
+	}
+	if !s.mayCreateFor(w, r, actor, pa, ref) {
 		return
 	}
 	req.Project = pa.Project

@@ -87,7 +87,12 @@ func (a *Authenticator) Token(ctx context.Context, secret string) (Actor, error)
 	if !k.Usable(a.now()) || !u.Active() {
 		return Actor{}, fmt.Errorf("%w: token is expired, revoked or its user blocked", gantry.ErrUnauthorized)
 	}
-	_ = a.Store.TouchToken(ctx, k.ID) // best effort: last-used is informational
+	if a.now().Sub(k.LastUsedAt) >= time.Minute {
+		// Best effort, and at most once a minute: last-used is
+		// informational, and a write per API call would queue every
+		// call behind the database's one writer.
+		_ = a.Store.TouchToken(ctx, k.ID)
+	}
 	scopes := k.Scopes
 	if scopes == nil {
 		scopes = []gantry.Scope{}

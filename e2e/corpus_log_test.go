@@ -9,11 +9,11 @@ import (
 // Reading job logs and the tool's output lines: what a GitLab job log and a
 // gitlab-ci-local stdout line say, normalised for comparison.
 
-// jobLog is what a job printed in its script sections (step_script and
+// scriptLog is what a job printed in its script sections (step_script and
 // after_script), read from the stored log: timestamps, stream markers,
 // ANSI colours and section markers stripped. Echoed commands are kept
 // apart, as GitLab shows them ("$ cmd").
-type jobLog struct {
+type scriptLog struct {
 	lines []logLine
 	text  string // the whole log without colours, for runner messages
 }
@@ -32,8 +32,8 @@ var (
 	scriptStages = regexp.MustCompile(`^(step_[a-z_]+|after_script)$`)
 )
 
-func parseJobLog(raw []byte) jobLog {
-	var l jobLog
+func parseScriptLog(raw []byte) scriptLog {
+	var l scriptLog
 	section := ""
 	var text strings.Builder
 	for _, rec := range strings.Split(string(raw), "\n") {
@@ -74,7 +74,7 @@ func parseJobLog(raw []byte) jobLog {
 }
 
 // output is the job's printed lines without echoed commands.
-func (l jobLog) output() []string {
+func (l scriptLog) output() []string {
 	var out []string
 	for _, ln := range l.lines {
 		if !ln.echo {
@@ -85,7 +85,7 @@ func (l jobLog) output() []string {
 }
 
 // all is every script line, echoed commands as "$ cmd".
-func (l jobLog) all() []string {
+func (l scriptLog) all() []string {
 	var out []string
 	for _, ln := range l.lines {
 		if ln.echo {

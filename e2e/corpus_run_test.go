@@ -44,7 +44,7 @@ type corpusRun struct {
 	work    string // scratch folder
 	project *gl.Project
 	jobs    map[string]*gl.Job // GitLab name → latest attempt
-	logs    map[string]jobLog
+	logs    map[string]scriptLog
 }
 
 // run executes one corpus test and returns "" if every expectation that
@@ -86,7 +86,7 @@ func (r *corpusRun) do() error {
 		case errors.Is(err, errNoPipeline) && r.t.GitlabOutcome == "no_pipeline":
 			return nil
 		case errors.Is(err, errNoPipeline) && !r.viaAPI():
-			r.jobs, r.logs = map[string]*gl.Job{}, map[string]jobLog{} // rules left no job: nothing ran
+			r.jobs, r.logs = map[string]*gl.Job{}, map[string]scriptLog{} // rules left no job: nothing ran
 		case err != nil:
 			return err
 		case r.t.GitlabOutcome == "no_pipeline":
@@ -264,7 +264,7 @@ func (r *corpusRun) collect(pl *gl.Pipeline) error {
 	if err != nil {
 		return err
 	}
-	r.jobs, r.logs = jobs, map[string]jobLog{}
+	r.jobs, r.logs = jobs, map[string]scriptLog{}
 	for name, j := range jobs {
 		if j.StartedAt == nil {
 			continue
@@ -277,7 +277,7 @@ func (r *corpusRun) collect(pl *gl.Pipeline) error {
 		if err != nil {
 			return err
 		}
-		r.logs[name] = parseJobLog(raw)
+		r.logs[name] = parseScriptLog(raw)
 	}
 	return nil
 }

@@ -30,8 +30,9 @@ type Service struct {
 	log      *slog.Logger
 	hashCost int
 
-	pushMu sync.Map // project id → *sync.Mutex: one ref reconciliation at a time
-	onPush []func() // called after a push recorded ref updates
+	pushMu  sync.Map    // project id → *sync.Mutex: one ref reconciliation at a time
+	runners runnerCache // runners by token hash, for AuthenticateRunner
+	onPush  []func()    // called after a push recorded ref updates
 }
 
 // OnPush registers fn to be called after pushes record ref updates (the

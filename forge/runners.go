@@ -83,10 +83,22 @@ func validateRunner(r gantry.Runner) error {
 	return nil
 }
 
-// RunnerAccess finds a runner and checks the actor may see (manage=false)
-// or change it: admins any runner; group runners their group's owners
-// (maintainers may see them); project runners the maintainers of one of
-// their projects. A runner the actor may not see is gantry.ErrNotFound.
+// Runner finds a runner the actor may look at: as RunnerAccess, and
+// also any instance runner for any signed-in user, as GitLab shows them.
+func (s *Service) Runner(ctx context.Context, actor auth.Actor, id int64) (gantry.Runner, error) {
+	r, err := s.store.Runner(ctx, id)
+	if err == nil && r.Type == gantry.InstanceRunner && !actor.Anonymous() {
+		return r, nil
+	}
+	return s.RunnerAccess(ctx, actor, id, false)
+}
+
+// RunnerAccess finds a runner and checks the actor may see its details
+// and jobs (manage=false) or change it: admins any runner; group runners
+// their group's owners (maintainers may see them); project runners the
+// maintainers of one of their projects. An unknown runner is
+// gantry.ErrNotFound; one the actor may not see or change is
+// gantry.ErrForbidden, as GitLab answers ("No access granted").
 func (s *Service) RunnerAccess(ctx context.Context, actor auth.Actor, id int64, manage bool) (gantry.Runner, error) {
 	r, err := s.store.Runner(ctx, id)
 	if err != nil {
@@ -95,7 +107,10 @@ func (s *Service) RunnerAccess(ctx context.Context, actor auth.Actor, id int64, 
 	if actor.Admin() {
 		return r, nil
 	}
-	notFound := fmt.Errorf("runner %d: %w", id, gantry.ErrNotFound)
+	if actor.Anonymous() {
+		return gantry.Runner{}, fmt.Errorf("runner %d: %w", id, gantry.ErrUnauthorized)
+	}
+	denied := fmt.Errorf("runner %d: no access granted: %w", id, gantry.ErrForbidden)
 	switch r.Type {
 	case gantry.GroupRunner:
 		action := auth.ManageProject
@@ -103,7 +118,7 @@ func (s *Service) RunnerAccess(ctx context.Context, actor auth.Actor, id int64, 
 			action = auth.OwnProject
 		}
 		if _, err := s.Group(ctx, actor, strconv.FormatInt(r.GroupID, 10), action); err != nil {
-			return gantry.Runner{}, notFound
+			return gantry.Runner{}, denied
 		}
 		return r, nil
 	case gantry.ProjectRunner:
@@ -113,7 +128,7 @@ func (s *Service) RunnerAccess(ctx context.Context, actor auth.Actor, id int64, 
 			}
 		}
 	}
-	return gantry.Runner{}, notFound
+	return gantry.Runner{}, denied
 }
 
 // ListRunners lists runners: with all (admins only) every runner, else the
@@ -174,6 +189,7 @@ func (s *Service) UpdateRunner(ctx context.Context, actor auth.Actor, id int64, 
 	if err := validateRunner(r); err != nil {
 		return gantry.Runner{}, err
 	}
+	defer s.runners.clear()
 	if err := s.store.UpdateRunner(ctx, &r); err != nil {
 		return gantry.Runner{}, err
 	}
@@ -185,6 +201,7 @@ func (s *Service) DeleteRunner(ctx context.Context, actor auth.Actor, id int64) 
 	if _, err := s.RunnerAccess(ctx, actor, id, true); err != nil {
 		return err
 	}
+	defer s.runners.clear()
 	return s.store.DeleteRunner(ctx, id)
 }
 
@@ -200,6 +217,7 @@ func (s *Service) ResetRunnerToken(ctx context.Context, actor auth.Actor, id int
 
 func (s *Service) rotateRunnerToken(ctx context.Context, r gantry.Runner) (gantry.Runner, string, error) {
 	secret := auth.NewSecret(auth.RunnerTokenPrefix)
+	defer s.runners.clear()
 	if err := s.store.SetRunnerToken(ctx, r.ID, auth.HashSecret(secret), r.TokenExpiresAt); err != nil {
 		return gantry.Runner{}, "", err
 	}

@@ -27,13 +27,19 @@ func (s *Service) AuthenticateRunner(ctx context.Context, token string) (gantry.
 	if token == "" || len(token) > 256 {
 		return gantry.Runner{}, fmt.Errorf("runner token: %w", gantry.ErrForbidden)
 	}
-	r, err := s.store.RunnerByTokenHash(ctx, auth.HashSecret(token))
-	if isNotFound(err) {
-		return gantry.Runner{}, fmt.Errorf("runner token: %w", gantry.ErrForbidden)
-	} else if err != nil {
-		return gantry.Runner{}, err
+	hash, now := auth.HashSecret(token), time.Now()
+	r, ok := s.runners.get(hash, now)
+	if !ok {
+		var err error
+		r, err = s.store.RunnerByTokenHash(ctx, hash)
+		if isNotFound(err) {
+			return gantry.Runner{}, fmt.Errorf("runner token: %w", gantry.ErrForbidden)
+		} else if err != nil {
+			return gantry.Runner{}, err
+		}
+		s.runners.put(hash, r, now)
 	}
-	if !r.TokenExpiresAt.IsZero() && time.Now().After(r.TokenExpiresAt) {
+	if !r.TokenExpiresAt.IsZero() && now.After(r.TokenExpiresAt) {
 		return gantry.Runner{}, fmt.Errorf("runner token expired: %w", gantry.ErrForbidden)
 	}
 	return r, nil
@@ -88,6 +94,7 @@ func (s *Service) UnregisterRunner(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
+	defer s.runners.clear()
 	return s.store.DeleteRunner(ctx, r.ID)
 }
 

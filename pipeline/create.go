@@ -188,8 +188,7 @@ func (s *Service) options(ctx context.Context, proj gantry.Project, p *gantry.Pi
 	if opts.PipelineCreatedAt.IsZero() {
 		opts.PipelineCreatedAt = s.now()
 	}
-	if commits, err := repo.Commits(ctx, p.SHA); err == nil && len(commits) == 1 {
-		c := commits[0]
+	if c, ok := s.commits.commit(ctx, repo, proj.ID, p.SHA); ok {
 		opts.CommitMessage, opts.CommitTimestamp = c.Message, c.AuthoredAt
 		opts.CommitAuthor = c.AuthorName + " <" + c.AuthorEmail + ">"
 	}

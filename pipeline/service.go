@@ -57,11 +57,12 @@ type Config struct {
 
 // Service creates pipelines and drives their jobs.
 type Service struct {
-	cfg   Config
-	store *store.Store
-	forge *forge.Service
-	log   *slog.Logger
-	wake  chan struct{}
+	cfg     Config
+	store   *store.Store
+	forge   *forge.Service
+	log     *slog.Logger
+	wake    chan struct{}
+	commits commitCache // pipeline commits, for predefined variables
 }
 
 // New returns a Service; zero settings take their defaults.

@@ -36,7 +36,16 @@ type Queue struct {
 	mu      sync.Mutex
 	version uint64
 	waiters []*waiter // oldest first: the longest-waiting runner is served first
+	// busy holds jobs a request of this process is claiming or has just
+	// claimed (id → when), so that requests scanning at the same time try
+	// other jobs rather than losing the same race in a write transaction
+	// each. Entries outlive the claim by busyFor: the pending lists other
+	// requests read just before still show the job.
+	busy map[int64]time.Time
 }
+
+// busyFor is how long a claimed job is skipped without asking the store.
+const busyFor = 2 * time.Second
 
 type waiter struct {
 	runner gantry.Runner
@@ -44,7 +53,51 @@ type waiter struct {
 }
 
 // New returns a Queue over a store.
-func New(s Store) *Queue { return &Queue{store: s, version: uint64(time.Now().UnixNano())} }
+func New(s Store) *Queue {
+	return &Queue{store: s, version: uint64(time.Now().UnixNano()), busy: map[int64]time.Time{}}
+}
+
+// reserve marks job id as being claimed by the caller; false means
+// another request of this process is on it (or just took it).
+func (q *Queue) reserve(id int64) bool {
+	now := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if at, ok := q.busy[id]; ok && now.Sub(at) < busyFor {
+		return false
+	}
+	if len(q.busy) > 4096 {
+		for k, at := range q.busy {
+			if now.Sub(at) >= busyFor {
+				delete(q.busy, k)
+			}
+		}
+	}
+	q.busy[id] = now
+	return true
+}
+
+// release ends a reservation: at once when the claim failed, so others
+// may try; after busyFor when it succeeded.
+func (q *Queue) release(id int64, claimed bool) {
+	if claimed {
+		return // the entry expires by itself
+	}
+	q.mu.Lock()
+	delete(q.busy, id)
+	q.mu.Unlock()
+}
+
+// claim claims job id unless another request of this process is on it,
+// which counts as gantry.ErrConflict.
+func (q *Queue) claim(ctx context.Context, id int64, claim ClaimFunc) (gantry.Job, error) {
+	if !q.reserve(id) {
+		return gantry.Job{}, fmt.Errorf("job %d is being claimed: %w", id, gantry.ErrConflict)
+	}
+	j, err := claim(ctx, id)
+	q.release(id, err == nil)
+	return j, err
+}
 
 // Version is the queue's current version as the opaque
 // X-GitLab-Last-Update value runners send back.
@@ -97,8 +150,10 @@ func Held(lastUpdate string, wait time.Duration) bool {
 // scan claims the oldest pending job r may run.
 func (q *Queue) scan(ctx context.Context, r gantry.Runner, claim ClaimFunc) (gantry.Job, error) {
 	var after int64
-	for seen := 0; seen < scanLimit; {
-		jobs, err := q.store.QueuedJobs(ctx, after, 100)
+	// The first look is short: the job a runner gets is nearly always
+	// among the oldest few.
+	for seen, page := 0, 16; seen < scanLimit; page = 100 {
+		jobs, err := q.store.QueuedJobs(ctx, after, page)
 		if err != nil {
 			return gantry.Job{}, fmt.Errorf("list pending jobs: %w", err)
 		}
@@ -107,7 +162,7 @@ func (q *Queue) scan(ctx context.Context, r gantry.Runner, claim ClaimFunc) (gan
 			if !Matches(r, qj) {
 				continue
 			}
-			switch j, err := claim(ctx, qj.ID); {
+			switch j, err := q.claim(ctx, qj.ID, claim); {
 			case errors.Is(err, gantry.ErrConflict):
 				continue // another runner won this one
 			case err != nil:
@@ -116,7 +171,7 @@ func (q *Queue) scan(ctx context.Context, r gantry.Runner, claim ClaimFunc) (gan
 				return j, nil
 			}
 		}
-		if len(jobs) < 100 {
+		if len(jobs) < page {
 			break
 		}
 		seen += len(jobs)
@@ -147,7 +202,7 @@ func (q *Queue) hold(ctx context.Context, r gantry.Runner, v uint64, wait time.D
 		}
 		select {
 		case id := <-w.ch:
-			j, err := claim(ctx, id)
+			j, err := q.claim(ctx, id, claim)
 			if err == nil {
 				return j, q.Version(), nil
 			}
@@ -197,6 +252,7 @@ func (q *Queue) Notify(jobs ...store.QueuedJob) {
 	defer q.mu.Unlock()
 	q.version++
 	for _, j := range jobs {
+		delete(q.busy, j.ID) // pending again (a claim given back): claimable at once
 		for i, w := range q.waiters {
 			if Matches(w.runner, j) {
 				w.ch <- j.ID

@@ -205,21 +205,21 @@ func parseDotenv(raw []byte) ([]gantry.PipelineVariable, error) {
 
 // downloadArtifact answers GET /jobs/:id/artifacts for a runner: the job
 // token of a running job of the same project may fetch another job's
-// archive (its dependency's).
+// archive (its dependency's). As GitLab: 401 without a live job token,
+// 403 for a job that token may not read (or that does not exist).
 func (s *Server) downloadArtifact(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		message(w, http.StatusNotFound, "404 Not Found")
-		return
-	}
 	_, tokenJob, err := s.Forge.JobTokenActor(r.Context(), tokenOf(r))
 	if err != nil {
 		message(w, http.StatusUnauthorized, "401 Unauthorized")
 		return
 	}
-	dep, err := s.Store.Job(r.Context(), id)
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var dep gantry.Job
+	if err == nil {
+		dep, err = s.Store.Job(r.Context(), id)
+	}
 	if err != nil || dep.ProjectID != tokenJob.ProjectID {
-		message(w, http.StatusNotFound, "404 Not Found")
+		message(w, http.StatusForbidden, "403 Forbidden")
 		return
 	}
 	s.serveArtifact(w, r, dep.ID, "archive")

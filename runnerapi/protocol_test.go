@@ -23,7 +23,7 @@ import (
 // env is a running server with a project, an instance runner and a
 // protocol-level fake of gitlab-runner.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *servertest.Instance
 	api     *gl.Client
 	project *gl.Project
@@ -34,7 +34,7 @@ func fastCI(c *server.Config) {
 	c.CI = server.CIConfig{LongPoll: 2 * time.Second, TickInterval: 50 * time.Millisecond}
 }
 
-func newEnv(t *testing.T, options ...func(*server.Config)) *env {
+func newEnv(t testing.TB, options ...func(*server.Config)) *env {
 	t.Helper()
 	srv := servertest.Start(t, append([]func(*server.Config){fastCI}, options...)...)
 	api, err := gl.NewClient(servertest.RootToken, gl.WithBaseURL(srv.URL+"/api/v4"))
@@ -81,7 +81,8 @@ func (e *env) push(files map[string]string) string {
 	return strings.TrimSpace(gittest.Run(e.t, wt, "rev-parse", "HEAD"))
 }
 
-// pipeline waits for the project's newest pipeline to exist.
+// pipeline waits for the project's newest pipeline to exist and be
+// processed (a new pipeline is "created" until its jobs are decided).
 func (e *env) pipeline() *gl.Pipeline {
 	e.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -90,7 +91,7 @@ func (e *env) pipeline() *gl.Pipeline {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		if len(ps) > 0 {
+		if len(ps) > 0 && ps[0].Status != "created" {
 			p, _, err := e.api.Pipelines.GetPipeline(e.project.ID, ps[0].ID)
 			if err != nil {
 				e.t.Fatal(err)
@@ -148,7 +149,7 @@ func variable(p *gitlab.JobPayload, key string) (gitlab.JobVariable, bool) {
 	return found, ok
 }
 
-func zipOf(t *testing.T, files map[string]string) []byte {
+func zipOf(t testing.TB, files map[string]string) []byte {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for name, content := range files {
@@ -187,7 +188,7 @@ func (e *env) run(job *gitlab.JobPayload, log string, state string, exitCode int
 	}
 }
 
-func readAll(t *testing.T, r io.Reader) string {
+func readAll(t testing.TB, r io.Reader) string {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/git/gittest"
+	"github.com/gantry-ci/gantry/server"
 	"github.com/gantry-ci/gantry/server/servertest"
 	"github.com/gantry-ci/gantry/store/sqlite"
 )
@@ -20,9 +21,9 @@ type fixture struct {
 	tokens map[string]string // username → api token
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, options ...func(*server.Config)) *fixture {
 	t.Helper()
-	srv := servertest.Start(t)
+	srv := servertest.Start(t, options...)
 	root, err := gl.NewClient(servertest.RootToken, gl.WithBaseURL(srv.URL+"/api/v4"))
 	if err != nil {
 		t.Fatal(err)

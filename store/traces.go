@@ -64,6 +64,8 @@ func (s *Store) Trace(ctx context.Context, jobID int64) (Trace, error) {
 // archived, nothing changes and the error wraps gantry.ErrConflict. A
 // zero prev (Size and Stored 0) also matches a log that does not exist yet.
 // data must be exactly next.Stored-prev.Stored bytes (gantry.ErrInvalid).
+// Log bytes come from the job's runner, so the job's last contact is
+// recorded in the same transaction (see TouchJob).
 func (s *Store) AppendTrace(ctx context.Context, prev, next Trace, data []byte) error {
 	if err := checkTraceStep(prev, next, data); err != nil {
 		return fmt.Errorf("append to trace of job %d: %w", prev.JobID, err)
@@ -83,6 +85,9 @@ func (s *Store) AppendTrace(ctx context.Context, prev, next Trace, data []byte) 
 			return fmt.Errorf("log changed since it was read, or is archived: %w", gantry.ErrConflict)
 		}
 		if err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "UPDATE jobs SET last_contact_at = ? WHERE id = ?", micros(t.now), prev.JobID); err != nil {
 			return err
 		}
 		return t.writeTraceChunks(ctx, prev.JobID, prev.Stored, data)

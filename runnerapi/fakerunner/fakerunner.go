@@ -72,12 +72,24 @@ type Response struct {
 	Body   []byte
 }
 
-// Do sends a request like the runner: User-Agent, request id, JSON.
+// Do sends a request like the runner: User-Agent, request id, JSON. A
+// transport error fails the test.
 func (r *Runner) Do(tb testing.TB, method, path string, header map[string]string, body io.Reader) Response {
 	tb.Helper()
-	req, err := http.NewRequest(method, r.URL+path, body)
+	resp, err := r.Send(method, path, header, body)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return resp
+}
+
+// Send is Do returning transport errors (a server that is down, a
+// connection cut), for tests where the runner must retry as
+// gitlab-runner does.
+func (r *Runner) Send(method, path string, header map[string]string, body io.Reader) (Response, error) {
+	req, err := http.NewRequest(method, r.URL+path, body)
+	if err != nil {
+		return Response{}, err
 	}
 	req.Header.Set("User-Agent", "gitlab-runner "+r.Info.Version+" (main; go1.26.8; linux/amd64)")
 	req.Header.Set("X-Request-Id", fmt.Sprintf("%032x", time.Now().UnixNano()))
@@ -86,11 +98,14 @@ func (r *Runner) Do(tb testing.TB, method, path string, header map[string]string
 	}
 	resp, err := r.Client.Do(req)
 	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
+		return Response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Response{}, fmt.Errorf("%s %s: read reply: %w", method, path, err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
 func (r *Runner) doJSON(tb testing.TB, method, path string, header map[string]string, v any) Response {
