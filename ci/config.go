@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -141,5 +142,34 @@ func (c *compiler) parseWorkflow(w *node, cfg *config) {
 		}
 		cfg.workflow.name = n.str
 	}
-	cfg.workflow.autoCancel = w.get("auto_cancel")
+	if a := w.get("auto_cancel"); a != nil {
+		c.autoCancel("workflow:auto_cancel", a)
+		cfg.workflow.autoCancel = a
+	}
+}
+
+var autoCancelValues = map[string][]string{
+	"on_new_commit":  {"conservative", "interruptible", "none"},
+	"on_job_failure": {"none", "all"},
+}
+
+// autoCancel checks workflow:auto_cancel and workflow:rules:auto_cancel.
+func (c *compiler) autoCancel(loc string, a *node) {
+	if !a.isMap() {
+		c.errs.addf(a, "%s config should be a hash", loc)
+		return
+	}
+	for _, p := range a.pairs {
+		allowed, ok := autoCancelValues[p.key]
+		if !ok {
+			c.errs.addf(&node{kind: strNode, str: p.key, pos: p.keyPos}, "%s config contains unknown keys: %s", loc, p.key)
+			continue
+		}
+		if p.val.isNull() {
+			continue
+		}
+		if !p.val.isStr() || !slices.Contains(allowed, p.val.str) {
+			c.errs.addf(p.val, "%s %s must be one of: %s", loc, strings.ReplaceAll(p.key, "_", " "), strings.Join(allowed, ", "))
+		}
+	}
 }

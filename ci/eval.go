@@ -25,6 +25,7 @@ func (c *compiler) evaluate(cfg *config) (*Plan, error) {
 	top := layer(c.opts.CIVariables, c.opts.PipelineVariables)
 	globals := cfg.variables
 	base := stack(top, layer(globals), predefined)
+	autoCancel := cfg.workflow.autoCancel
 	if cfg.workflow.hasRules {
 		r, err := c.firstMatch(cfg.workflow.rules, base)
 		if err != nil {
@@ -39,11 +40,14 @@ func (c *compiler) evaluate(cfg *config) (*Plan, error) {
 			globals = mergeVars(globals, r.variables)
 			base = stack(top, layer(globals), predefined)
 		}
+		if r.autoCancel.isMap() {
+			autoCancel = deepMerge(autoCancel, r.autoCancel) // the rule's settings win
+		}
 	}
 	plan.Variables = globals
 	plan.Workflow.Name = base.expand(cfg.workflow.name)
-	if a := cfg.workflow.autoCancel; a != nil {
-		plan.Workflow.AutoCancel = a.rawJSON()
+	if autoCancel != nil {
+		plan.Workflow.AutoCancel = autoCancel.rawJSON()
 	}
 	insts, err := c.instances(cfg)
 	if err != nil {

@@ -1,9 +1,12 @@
 package ci_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gantry-ci/gantry/ci"
 )
@@ -146,6 +149,15 @@ base: {script: x, only: [foo], except: [bar]}
 no-only: {extends: base, only: null}
 no-except: {extends: base, except: null}
 `,
+	"auto cancel modes": `
+workflow:
+  auto_cancel: {on_new_commit: interruptible, on_job_failure: all}
+  rules:
+    - if: $CI_COMMIT_TAG
+      auto_cancel: {on_new_commit: conservative, on_job_failure: none}
+    - when: always
+j: {script: x}
+`,
 	"hooks and id_tokens": `
 a:
   script: x
@@ -185,6 +197,13 @@ var rejectedForms = map[string]string{
 	"image kubernetes user list":    "j: {script: x, image: {name: a, kubernetes: {user: [dave]}}}",
 	"trigger include without file":  "j: {trigger: {include: [{project: g/p}]}}",
 	"trigger include without proj":  "j: {trigger: {include: [{file: c.yml}]}}",
+	"auto cancel commit mode":       "workflow: {auto_cancel: {on_new_commit: eventually}}\nj: {script: x}",
+	"auto cancel failure mode":      "workflow: {auto_cancel: {on_job_failure: some}}\nj: {script: x}",
+	"auto cancel unknown setting":   "workflow: {auto_cancel: {on_merge: none}}\nj: {script: x}",
+	"auto cancel list":              "workflow: {auto_cancel: [none]}\nj: {script: x}",
+	"auto cancel rule mode":         "workflow: {rules: [{if: $A, auto_cancel: {on_job_failure: first}}]}\nj: {script: x}",
+	"rules needs other pipeline":    "a: {script: x}\nj: {script: x, rules: [{if: $A, needs: [{pipeline: $UP, job: a}]}]}",
+	"rules needs other project":     "a: {script: x}\nj: {script: x, rules: [{if: $A, needs: [{project: g/p, job: a, ref: main}]}]}",
 	"when unknown":                  "j: {script: x, when: on_xyz}",
 	"when boolean":                  "j: {script: x, when: true}",
 	"when list":                     "j: {script: x, when: [on_success]}",
@@ -247,5 +266,36 @@ func TestRejectedForms(t *testing.T) {
 				t.Errorf("error without position or for the wrong reason: %v", err)
 			}
 		})
+	}
+}
+
+// A matching workflow rule's auto_cancel settings replace the workflow's
+// own, key by key.
+func TestWorkflowRuleAutoCancel(t *testing.T) {
+	src := `
+workflow:
+  auto_cancel: {on_new_commit: interruptible, on_job_failure: all}
+  rules:
+    - if: $CI_COMMIT_BRANCH == "main"
+      auto_cancel: {on_new_commit: none}
+    - when: always
+j: {script: x}
+`
+	for ref, want := range map[string]string{
+		"main":    `{"on_job_failure":"all","on_new_commit":"none"}`,
+		"feature": `{"on_job_failure":"all","on_new_commit":"interruptible"}`,
+	} {
+		plan, err := ci.Compile(t.Context(), []byte(src), ci.Options{Ref: ref, Source: "push"})
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		var got, exp map[string]string
+		if err := json.Unmarshal(plan.Workflow.AutoCancel, &got); err != nil {
+			t.Fatalf("%s: %s: %v", ref, plan.Workflow.AutoCancel, err)
+		}
+		_ = json.Unmarshal([]byte(want), &exp)
+		if diff := cmp.Diff(exp, got); diff != "" {
+			t.Errorf("%s: auto_cancel (-want +got):\n%s", ref, diff)
+		}
 	}
 }

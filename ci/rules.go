@@ -24,6 +24,7 @@ type rule struct {
 	needs         []needDef
 	needsSet      bool
 	interruptible *bool
+	autoCancel    *node // workflow rules only
 }
 
 // ruleKind selects which keys a rules: list accepts.
@@ -159,11 +160,22 @@ func (c *compiler) parseRuleExtras(loc string, n *node, r *rule) {
 		r.needsSet = true
 		if v := n.get("needs"); !v.isNull() {
 			r.needs = c.needDefs(loc+":needs", v)
+			for _, d := range r.needs {
+				if d.pipeline != "" || d.project != "" {
+					// rules:needs replace the job's needs within this
+					// pipeline; GitLab allows only job needs there.
+					c.errs.addf(d.at, "%s:needs config uses invalid types: cross_dependency", loc)
+				}
+			}
 		}
 	}
 	if v := n.get("interruptible"); v != nil {
 		b := c.boolean(loc+" interruptible", v)
 		r.interruptible = &b
+	}
+	if v := n.get("auto_cancel"); v != nil {
+		c.autoCancel(loc+":auto_cancel", v)
+		r.autoCancel = v
 	}
 	if r.when == "delayed" && r.startIn == "" {
 		c.errs.addf(n, "%s start_in should be specified for delayed job", loc)
