@@ -85,13 +85,16 @@ func (c *compiler) parseJob(p pair, cfg *config, stages map[string]bool) *jobDef
 	case hasTrigger && (hasScript || hasRun):
 		c.errs.addf(keyAt, "%s config contains unknown keys: %s", loc, map[bool]string{true: "script", false: "run"}[hasScript])
 		return nil
+	case hasRun && (p.val.has("script") || p.val.has("before_script") || p.val.has("after_script")):
+		c.errs.addf(keyAt, "%s config run cannot be combined with script, before_script or after_script", loc)
+		return nil
 	}
 	c.jobStage(loc, n, d, stages)
 	c.jobScripts(loc, n, d)
 	c.jobWhen(loc, n, d)
 	c.jobRunnerKeys(loc, n, d)
 	c.jobPipelineKeys(loc, n, d)
-	c.jobPassThrough(n, d)
+	c.jobPassThrough(loc, n, d)
 	return d
 }
 
@@ -342,8 +345,20 @@ func (c *compiler) strList(loc string, v *node) []string {
 	return out
 }
 
-func (c *compiler) jobPassThrough(n *node, d *jobDef) {
+func (c *compiler) jobPassThrough(loc string, n *node, d *jobDef) {
 	j := &d.job
+	if v, ok := nonNull(n, "id_tokens"); ok {
+		c.idTokens(loc+":id_tokens", v)
+	}
+	if v, ok := nonNull(n, "secrets"); ok {
+		c.secrets(loc+":secrets", v)
+	}
+	if v, ok := nonNull(n, "dast_configuration"); ok {
+		c.dastConfiguration(loc+":dast_configuration", v)
+	}
+	if v, ok := nonNull(n, "run"); ok {
+		c.runSteps(loc+":run", v)
+	}
 	j.IDTokens = n.get("id_tokens").rawJSON()
 	j.Secrets = n.get("secrets").rawJSON()
 	j.Release = n.get("release").rawJSON()
@@ -351,8 +366,8 @@ func (c *compiler) jobPassThrough(n *node, d *jobDef) {
 	j.Inherit = n.get("inherit").rawJSON()
 	j.Dast = n.get("dast_configuration").rawJSON()
 	j.Run = n.get("run").rawJSON()
-	if v := n.get("identity"); v != nil {
-		j.Identity = v.scalarText()
+	if v, ok := nonNull(n, "identity"); ok {
+		j.Identity = c.identity(loc+" identity", v)
 	}
 }
 

@@ -158,6 +158,41 @@ workflow:
     - when: always
 j: {script: x}
 `,
+	"execution keywords": `
+default:
+  id_tokens: {DEFAULT_TOKEN: {aud: [https://a.example, https://b.example]}}
+vault-string:
+  script: x
+  secrets: {DB: {vault: prod/db/password@ops, token: $VAULT_TOKEN}}
+vault-hash:
+  script: x
+  secrets:
+    DB: {vault: {engine: {name: kv-v2, path: ops}, path: prod/db, field: password}, file: false}
+azure:
+  script: x
+  secrets: {KEY: {azure_key_vault: {name: signing-key, version: "7"}}}
+gcp:
+  script: x
+  secrets: {KEY: {gcp_secret_manager: {name: api-key, version: 3}, token: $GCP_TOKEN}}
+scan:
+  script: x
+  dast_configuration: {site_profile: Staging, scanner_profile: ""}
+cloud:
+  script: x
+  identity: google_cloud
+steps:
+  run:
+    - name: build
+      script: make
+      env: {GOFLAGS: -mod=mod}
+    - name: greet
+      step: registry.example.com/steps/echo@v1
+      inputs: {message: hi, count: 2, tags: [a, b], extra: {deep: true}}
+    - name: from_git
+      func: {git: {url: example.com/steps/git, rev: v2, dir: sub, file: step.yml}}
+    - name: from_oci
+      step: {oci: {registry: registry.example.com, repository: steps/oci, tag: "1.2"}}
+`,
 	"hooks and id_tokens": `
 a:
   script: x
@@ -204,6 +239,41 @@ var rejectedForms = map[string]string{
 	"auto cancel rule mode":         "workflow: {rules: [{if: $A, auto_cancel: {on_job_failure: first}}]}\nj: {script: x}",
 	"rules needs other pipeline":    "a: {script: x}\nj: {script: x, rules: [{if: $A, needs: [{pipeline: $UP, job: a}]}]}",
 	"rules needs other project":     "a: {script: x}\nj: {script: x, rules: [{if: $A, needs: [{project: g/p, job: a, ref: main}]}]}",
+	"id token aud hash":             "j: {script: x, id_tokens: {T: {aud: {url: x}}}}",
+	"id token extra key":            "j: {script: x, id_tokens: {T: {aud: x, issuer: y}}}",
+	"id token without aud":          "j: {script: x, id_tokens: {T: {}}}",
+	"id token list":                 "j: {script: x, id_tokens: [T]}",
+	"default id token bad aud":      "default: {id_tokens: {T: {aud: 5}}}\nj: {script: x}",
+	"secret without provider":       "j: {script: x, secrets: {S: {token: $T}}}",
+	"secret two providers":          "j: {script: x, secrets: {S: {vault: a/b, azure_key_vault: {name: n}}}}",
+	"secret unknown key":            "j: {script: x, secrets: {S: {vault: a/b, ttl: 5}}}",
+	"secret as string":              "j: {script: x, secrets: {S: a/b}}",
+	"vault hash without field":      "j: {script: x, secrets: {S: {vault: {engine: {name: kv, path: p}, path: a}}}}",
+	"vault engine without path":     "j: {script: x, secrets: {S: {vault: {engine: {name: kv}, path: a, field: b}}}}",
+	"vault unknown key":             "j: {script: x, secrets: {S: {vault: {engine: {name: kv, path: p}, path: a, field: b, role: r}}}}",
+	"azure without name":            "j: {script: x, secrets: {S: {azure_key_vault: {version: v}}}}",
+	"azure null name":               "j: {script: x, secrets: {S: {azure_key_vault: {name: null}}}}",
+	"gcp without token":             "j: {script: x, secrets: {S: {gcp_secret_manager: {name: n}}}}",
+	"secret file string":            "j: {script: x, secrets: {S: {vault: a/b, file: 'yes'}}}",
+	"dast unknown key":              "j: {script: x, dast_configuration: {site_profile: a, profile: b}}",
+	"dast string":                   "j: {script: x, dast_configuration: profile}",
+	"identity unknown":              "j: {script: x, identity: aws}",
+	"run not a list":                "j: {run: {name: a, script: b}}",
+	"run step unknown key":          "j: {run: [{name: a, script: b, shell: bash}]}",
+	"run step without name":         "j: {run: [{script: b}]}",
+	"run step bad name":             "j: {run: [{name: my-step, script: b}]}",
+	"run script and step":           "j: {run: [{name: a, script: b, step: c}]}",
+	"run empty script":              "j: {run: [{name: a, script: ''}]}",
+	"run script list":               "j: {run: [{name: a, script: [b]}]}",
+	"run neither script nor step":   "j: {run: [{name: a, env: {A: b}}]}",
+	"run step and func":             "j: {run: [{name: a, step: b, func: c}]}",
+	"run env list":                  "j: {run: [{name: a, script: b, env: [A]}]}",
+	"run env number":                "j: {run: [{name: a, script: b, env: {A: 1}}]}",
+	"run inputs list":               "j: {run: [{name: a, step: b, inputs: [x]}]}",
+	"run step number":               "j: {run: [{name: a, step: 12}]}",
+	"run git without rev":           "j: {run: [{name: a, step: {git: {url: u}}}]}",
+	"run oci without tag":           "j: {run: [{name: a, step: {oci: {registry: r, repository: p}}}]}",
+	"run with before_script":        "j: {before_script: [x], run: [{name: a, script: b}]}",
 	"when unknown":                  "j: {script: x, when: on_xyz}",
 	"when boolean":                  "j: {script: x, when: true}",
 	"when list":                     "j: {script: x, when: [on_success]}",
