@@ -1,11 +1,13 @@
 package ci
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gantry-ci/gantry"
 )
@@ -113,6 +115,9 @@ func (c *compiler) includeEntry(e *node, ic includeCtx) ([]*node, error) {
 	}
 	if bad := unknownKeys(e, includeKeys); bad != "" {
 		return nil, errorf(e, "include config contains unknown keys: %s", bad)
+	}
+	if err := remoteOnlyKeys(e); err != nil {
+		return nil, err
 	}
 	if rules := e.get("rules"); rules != nil {
 		rs := c.parseRules("include", rules, includeRules)
@@ -475,4 +480,41 @@ func deepMerge(a, b *node) *node {
 		pairs[i].keyPos = p.keyPos
 	}
 	return b.withPairs(pairs)
+}
+
+// remoteOnlyKeys checks include:cache and include:integrity, which only a
+// remote include may use: cache is true, false or a duration of at least a
+// minute; integrity is "sha256-" and a base64 digest.
+func remoteOnlyKeys(e *node) error {
+	remote := !e.get("remote").isNull()
+	if v := e.get("cache"); !v.isNull() && !(v.kind == boolNode && !v.boolValue()) {
+		if !remote {
+			return errorf(v, "include config cache can only be specified for remote includes")
+		}
+		if v.kind != boolNode && !v.isStr() {
+			return errorf(v, "include config cache must be a boolean or a duration string")
+		}
+		if v.isStr() {
+			d, err := gantry.ParseDuration(v.str)
+			if err != nil {
+				return errorf(v, "include config cache contains an invalid duration")
+			}
+			if d < time.Minute {
+				return errorf(v, "include config cache duration must be at least 1 minute")
+			}
+		}
+	}
+	if v := e.get("integrity"); !v.isNull() {
+		if !remote {
+			return errorf(v, "include config integrity can only be specified for remote includes")
+		}
+		digest, ok := strings.CutPrefix(v.scalarText(), "sha256-")
+		if !v.isStr() || !ok {
+			return errorf(v, "include config integrity hash must start with 'sha256-'")
+		}
+		if _, err := base64.StdEncoding.DecodeString(digest); err != nil {
+			return errorf(v, "include config integrity hash must be base64 encoded")
+		}
+	}
+	return nil
 }

@@ -248,6 +248,10 @@ func (c *compiler) variableHash(loc, key string, val *node, vr *Variable) bool {
 		vr.Description = x.scalarText()
 	}
 	if x := val.get("options"); x != nil {
+		if !x.isSeq() {
+			c.errs.addf(x, "%s:%s options should be an array of strings", loc, key)
+			return false
+		}
 		vr.Options = c.strList(loc+":"+key+" options", x)
 		if len(vr.Options) > 0 && !contains(vr.Options, vr.Value) {
 			c.errs.addf(x, "%s:%s config value must be present in options", loc, key)

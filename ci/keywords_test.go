@@ -1,10 +1,13 @@
 package ci_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"path"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -274,6 +277,15 @@ var rejectedForms = map[string]string{
 	"run git without rev":           "j: {run: [{name: a, step: {git: {url: u}}}]}",
 	"run oci without tag":           "j: {run: [{name: a, step: {oci: {registry: r, repository: p}}}]}",
 	"run with before_script":        "j: {before_script: [x], run: [{name: a, script: b}]}",
+	"variable options string":       "variables: {E: {value: a, options: a}}\nj: {script: x}",
+	"local include with cache":      "include: [{local: a.yml, cache: true}]\nj: {script: x}",
+	"project include with cache":    "include: [{project: g/p, file: a.yml, cache: 1 hour}]\nj: {script: x}",
+	"local include with integrity":  "include: [{local: a.yml, integrity: sha256-AAAA}]\nj: {script: x}",
+	"remote cache too short":        "include: [{remote: 'https://ci.example.com/a.yml', cache: 30s}]\nj: {script: x}",
+	"remote cache not a duration":   "include: [{remote: 'https://ci.example.com/a.yml', cache: soon}]\nj: {script: x}",
+	"remote cache number":           "include: [{remote: 'https://ci.example.com/a.yml', cache: 3600}]\nj: {script: x}",
+	"remote integrity md5":          "include: [{remote: 'https://ci.example.com/a.yml', integrity: md5-AAAA}]\nj: {script: x}",
+	"remote integrity not base64":   "include: [{remote: 'https://ci.example.com/a.yml', integrity: sha256-no*pe}]\nj: {script: x}",
 	"when unknown":                  "j: {script: x, when: on_xyz}",
 	"when boolean":                  "j: {script: x, when: true}",
 	"when list":                     "j: {script: x, when: [on_success]}",
@@ -367,5 +379,41 @@ j: {script: x}
 		if diff := cmp.Diff(exp, got); diff != "" {
 			t.Errorf("%s: auto_cancel (-want +got):\n%s", ref, diff)
 		}
+	}
+}
+
+// remoteIncluder serves include:remote from a function.
+type remoteIncluder struct {
+	ci.FSIncluder
+	remote func(url string) ([]byte, error)
+}
+
+func (r *remoteIncluder) Remote(_ context.Context, url string) ([]byte, error) { return r.remote(url) }
+
+// cache and integrity belong to remote includes; there they compile.
+func TestRemoteIncludeCacheAndIntegrity(t *testing.T) {
+	src := `
+include:
+  - remote: https://ci.example.com/a.yml
+    cache: 2 hours
+    integrity: sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
+  - remote: https://ci.example.com/b.yml
+    cache: true
+  - local: c.yml
+    cache: false
+`
+	inc := &remoteIncluder{
+		FSIncluder: ci.FSIncluder{FS: fstest.MapFS{"c.yml": {Data: []byte("c: {script: x}\n")}}},
+		remote: func(url string) ([]byte, error) {
+			return []byte(path.Base(url)[:1] + ": {script: x}\n"), nil
+		},
+	}
+	opts := ci.Options{Ref: "main", Source: "push", Includer: inc, RemoteAllowlist: []string{"ci.example.com"}}
+	plan, err := ci.Compile(t.Context(), []byte(src), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Jobs) != 3 {
+		t.Errorf("got %d jobs, want a, b and c", len(plan.Jobs))
 	}
 }
