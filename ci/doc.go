@@ -13,7 +13,8 @@
 //     1.1 booleans (yes/no/on/off), the !reference tag, and the size and
 //     depth limits (Limits). A "spec:" header document is split off.
 //  2. Interpolate $[[ inputs.x ]] (and $[[ component.x ]]) with the typed
-//     inputs the header declares, then resolve include: entries, depth
+//     inputs the header declares (an input with rules: takes the options
+//     and default of its first rule whose if matches), then resolve include: entries, depth
 //     first: local (with globs and rules), project, template, component and
 //     remote (only for hosts in Options.RemoteAllowlist). Included files
 //     merge first, in order; the including file merges last and wins;
@@ -40,10 +41,14 @@
 //
 // # Not implemented yet
 //
-//   - Execution-time features are parsed and kept in the plan for later
+//   - Execution-time features are checked and kept in the plan for later
 //     issues: trigger (child and multi-project pipelines), hooks,
 //     id_tokens, secrets, release, pages, identity, dast_configuration,
 //     run (steps), environment kubernetes options.
+//   - Keywords GitLab keeps behind feature flags that are off by default
+//     are refused as GitLab refuses them with the flag off: job inputs:
+//     (ci_job_inputs), spec:include (ci_file_inputs), and cache:key:files
+//     takes at most two paths (ten with increase_ci_cache_key_files_limit).
 //   - include:component resolves components of this instance by exact
 //     version; "~latest" and semantic-version ranges need the server's tag
 //     list. Interpolation functions expand_vars, truncate and posix_escape

@@ -13,6 +13,7 @@ type inputSpec struct {
 	def     *node  // nil: required
 	options []*node
 	regex   string
+	rules   []inputRule
 }
 
 var inputKeys = set("default", "description", "options", "regex", "type", "rules")
@@ -27,10 +28,11 @@ func (c *compiler) interpolate(doc *document, given *node, at *node, comp map[st
 		}
 		return doc.body, nil
 	}
-	specs, err := parseSpec(doc.header)
+	specs, err := c.parseSpec(doc.header)
 	if err != nil {
 		return nil, err
 	}
+	c.applyInputRules(specs)
 	values, err := resolveInputs(specs, given, at)
 	if err != nil {
 		return nil, err
@@ -43,13 +45,16 @@ func (c *compiler) interpolate(doc *document, given *node, at *node, comp map[st
 	return body, nil
 }
 
-func parseSpec(h *node) ([]inputSpec, error) {
+func (c *compiler) parseSpec(h *node) ([]inputSpec, error) {
 	spec := h.get("spec")
 	if spec.isNull() {
 		return nil, nil
 	}
 	if !spec.isMap() {
 		return nil, errorf(spec, "header:spec config should be a hash")
+	}
+	if err := checkSpecKeys(spec); err != nil {
+		return nil, err
 	}
 	inputs := spec.get("inputs")
 	if inputs.isNull() {
@@ -83,7 +88,17 @@ func parseSpec(h *node) ([]inputSpec, error) {
 			}
 		}
 		if o := v.get("options"); o.isSeq() {
+			if len(o.items) > maxInputOptions {
+				return nil, errorf(o, "header:spec:inputs:%s config cannot define more than %d options", p.key, maxInputOptions)
+			}
 			s.options = o.items
+		}
+		if v.has("rules") {
+			rules, err := c.inputRules(p.key, v)
+			if err != nil {
+				return nil, err
+			}
+			s.rules = rules
 		}
 		if r := v.get("regex"); r != nil {
 			s.regex = r.scalarText()
