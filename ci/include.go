@@ -226,7 +226,7 @@ func (c *compiler) projectLocations(e *node) ([]location, error) {
 	if !pv.isStr() {
 		return nil, errorf(e.keyNode("project"), "include project should be a string")
 	}
-	project := strings.Trim(c.pre.expand(pv.str), "/")
+	project := c.pre.expand(pv.str) // a path GitLab cannot find stays unfound: no trimming
 	ref := ""
 	if rv := e.get("ref"); rv != nil {
 		if !rv.isScalar() {

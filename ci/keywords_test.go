@@ -417,3 +417,32 @@ include:
 		t.Errorf("got %d jobs, want a, b and c", len(plan.Jobs))
 	}
 }
+
+// projectIncluder serves include:project from a function.
+type projectIncluder struct {
+	ci.FSIncluder
+	project func(project string) ([]byte, error)
+}
+
+func (p *projectIncluder) Project(_ context.Context, project, _, _ string) ([]byte, error) {
+	return p.project(project)
+}
+
+// include:project paths reach the includer as written (after variable
+// expansion): GitLab finds no project at "/group/app" or "group/app/".
+func TestIncludeProjectPathAsWritten(t *testing.T) {
+	for _, want := range []string{"/group/app", "group/app/", "group/app"} {
+		var got string
+		inc := &projectIncluder{project: func(p string) ([]byte, error) {
+			got = p
+			return []byte("from-project: {script: x}\n"), nil
+		}}
+		src := "include: [{project: '" + want + "', file: ci.yml}]\nj: {script: x}\n"
+		if _, err := ci.Compile(t.Context(), []byte(src), ci.Options{Ref: "main", Source: "push", Includer: inc}); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("includer asked for %q, want %q", got, want)
+		}
+	}
+}
