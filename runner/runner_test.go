@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/internal/corpus"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/config"
 	"github.com/gantry-ci/gantry/runner/runnertest"
@@ -277,19 +278,9 @@ func keySet(t *testing.T, data []byte) []string {
 
 func readShared(t *testing.T, rel string) []byte {
 	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = filepath.Dir(dir)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", rel))
+	b, err := os.ReadFile(filepath.Join(corpus.SharedDir(t), rel))
 	if err != nil {
-		t.Fatalf("shared/ must sit beside the repository: %v", err)
+		t.Fatal(err)
 	}
 	return b
 }
