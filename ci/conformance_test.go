@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -225,7 +227,7 @@ func checkRunCompileStage(ct *corpus.Test, plan *ci.Plan) string {
 	for _, j := range plan.Jobs {
 		jobs[j.Name] = j
 	}
-	for _, name := range sortedMapKeys(ct.JobStatus) {
+	for _, name := range slices.Sorted(maps.Keys(ct.JobStatus)) {
 		st := ct.JobStatus[name]
 		if st == "not success" || strings.Contains(name, " -> ") {
 			continue
@@ -234,7 +236,7 @@ func checkRunCompileStage(ct *corpus.Test, plan *ci.Plan) string {
 			return fmt.Sprintf("job %q (status %s) is not in the plan", gitlabName(ct, name), st)
 		}
 	}
-	for _, name := range sortedMapKeys(ct.Environments) {
+	for _, name := range slices.Sorted(maps.Keys(ct.Environments)) {
 		want := ct.Environments[name]
 		j := lookupJob(jobs, ct, name)
 		if j == nil || j.Environment == nil {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/gantry-ci/gantry"
@@ -116,15 +115,6 @@ func hostOf(u string) string {
 	_, rest, _ := strings.Cut(u, "://")
 	h, _, _ := strings.Cut(rest, "/")
 	return h
-}
-
-func sortedMapKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // corpusIncluder serves the case folder and the corpus's mocks.
