@@ -235,7 +235,7 @@ func TestWireShapes(t *testing.T) {
 		sample string
 		body   []byte
 	}{{"sample-jobs-request-body.json", request}, {"sample-put-running-body.json", running}, {"sample-put-final-body.json", final}} {
-		want := keySet(t, readShared(t, "gitlab/captures/"+c.sample))
+		want := keySet(t, corpus.ReadShared(t, "gitlab/captures/"+c.sample))
 		got := keySet(t, c.body)
 		if !slices.Equal(want, got) {
 			t.Errorf("%s: field set differs\nwant %q\n got %q", c.sample, want, got)
@@ -274,13 +274,4 @@ func keySet(t *testing.T, data []byte) []string {
 	walk("", v)
 	slices.Sort(out)
 	return out
-}
-
-func readShared(t *testing.T, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpus.SharedDir(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -111,3 +111,10 @@ func TestProjectPath(t *testing.T) {
 		}
 	}
 }
+
+func TestReadShared(t *testing.T) {
+	b := corpus.ReadShared(t, "corpus/gitlab-ci-local/README.md")
+	if len(b) == 0 {
+		t.Error("ReadShared of the corpus README: empty")
+	}
+}

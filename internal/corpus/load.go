@@ -35,6 +35,18 @@ func SharedDir(tb testing.TB) string {
 	return shared
 }
 
+// ReadShared returns the content of the file rel (slash-separated, for
+// example "gitlab/captures/trace-101.log") below ../shared, failing tb
+// when it cannot be read.
+func ReadShared(tb testing.TB, rel string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(SharedDir(tb), filepath.FromSlash(rel)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 // Dir returns the corpus folder, shared/corpus/gitlab-ci-local, failing
 // tb when it is missing.
 func Dir(tb testing.TB) string {

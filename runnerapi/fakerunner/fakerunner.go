@@ -11,8 +11,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -36,10 +34,7 @@ type Runner struct {
 func New(tb testing.TB, url, token string) *Runner {
 	tb.Helper()
 	var sample gitlab.JobRequest
-	raw, err := os.ReadFile(filepath.Join(corpus.SharedDir(tb), "gitlab", "captures", "sample-jobs-request-body.json"))
-	if err != nil {
-		tb.Fatalf("read the captured job request: %v", err)
-	}
+	raw := corpus.ReadShared(tb, "gitlab/captures/sample-jobs-request-body.json")
 	if err := json.Unmarshal(raw, &sample); err != nil {
 		tb.Fatal(err)
 	}
