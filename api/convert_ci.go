@@ -104,6 +104,16 @@ func (s *Server) runnerBasic(r gantry.Runner) gitlab.RunnerBasic {
 		IsShared: r.Type == gantry.InstanceRunner, RunnerType: string(r.Type), Online: online, Status: status}
 }
 
+// runnerBasics converts a page of runners for GET /runners and
+// GET /projects/:id/runners.
+func (s *Server) runnerBasics(rs []gantry.Runner) []gitlab.RunnerBasic {
+	out := make([]gitlab.RunnerBasic, len(rs))
+	for i, r := range rs {
+		out[i] = s.runnerBasic(r)
+	}
+	return out
+}
+
 func (s *Server) runner(r gantry.Runner, projects []gantry.Project, managers []gantry.RunnerManager) gitlab.Runner {
 	out := gitlab.Runner{RunnerBasic: s.runnerBasic(r), TagList: orEmpty(r.Tags), RunUntagged: r.RunUntagged, Locked: r.Locked,
 		AccessLevel: "not_protected", ContactedAt: timePtr(r.ContactedAt), CreatedAt: timePtr(r.CreatedAt),

@@ -73,11 +73,7 @@ func (s *Server) listRunners(all bool) handlerFunc {
 			s.fail(w, r, err, "")
 			return
 		}
-		out := make([]gitlab.RunnerBasic, len(runners))
-		for i, rn := range runners {
-			out[i] = s.runnerBasic(rn)
-		}
-		s.writePage(w, r, pg, total, out)
+		s.writePage(w, r, pg, total, s.runnerBasics(runners))
 	}
 }
 
@@ -249,9 +245,5 @@ func (s *Server) projectRunners(w http.ResponseWriter, r *http.Request, c *call)
 		s.fail(w, r, err, "")
 		return
 	}
-	out := make([]gitlab.RunnerBasic, len(runners))
-	for i, rn := range runners {
-		out[i] = s.runnerBasic(rn)
-	}
-	s.writePage(w, r, pg, total, out)
+	s.writePage(w, r, pg, total, s.runnerBasics(runners))
 }

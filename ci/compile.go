@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/gantry-ci/gantry/ci/expr"
 )
@@ -116,7 +117,7 @@ func inputsNode(in map[string]any) *node {
 		return nil
 	}
 	n := &node{kind: mapNode}
-	for _, k := range sortedKeys(in) {
+	for _, k := range slices.Sorted(maps.Keys(in)) {
 		n.pairs = append(n.pairs, pair{key: k, val: anyNode(in[k])})
 	}
 	return n
@@ -174,12 +175,3 @@ func asErrors(err error) error {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

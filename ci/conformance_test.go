@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gantry-ci/gantry/ci"
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 // TestConformance runs every compile-time test of the gitlab-ci-local
@@ -24,8 +26,7 @@ import (
 // stays honest. The execution-only assertions are tracked in
 // testdata/conformance/execution-cases.md (regenerated with -update).
 func TestConformance(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "corpus", "gitlab-ci-local")
-	cases, err := loadCorpus(dir)
+	cases, err := corpus.Load(corpus.Dir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func TestConformance(t *testing.T) {
 	var exec []execRow
 	for _, c := range cases {
 		for _, ct := range c.Tests {
-			id := c.Case + " | " + ct.Name
+			id := c.Name + " | " + ct.Name
 			if ct.Skip || ct.Mode == "none" {
 				continue
 			}
@@ -46,7 +47,7 @@ func TestConformance(t *testing.T) {
 				exec = append(exec, execRow{c: c, t: ct, problem: problem})
 				continue
 			}
-			if ct.compileOnly(c) {
+			if compileOnly(ct) {
 				total++
 				if problem == "" {
 					pass++
@@ -94,8 +95,8 @@ func knownFailures(t *testing.T) map[string]string {
 
 // runCorpusTest returns "" when the test's compile-time expectations hold,
 // else what went wrong.
-func runCorpusTest(t *testing.T, c *corpusCase, ct *corpusTest) string {
-	if ct.needsNetwork(c) {
+func runCorpusTest(t *testing.T, c *corpus.Case, ct *corpus.Test) string {
+	if c.TestNeedsNetwork(ct) {
 		return needsNetwork
 	}
 	opts, src, err := corpusOptions(c, ct)
@@ -107,7 +108,7 @@ func runCorpusTest(t *testing.T, c *corpusCase, ct *corpusTest) string {
 	if err != nil && !errors.As(err, &cfgErr) {
 		return "unexpected non-configuration error: " + err.Error()
 	}
-	if ct.wantError() {
+	if wantError(ct) {
 		if err == nil {
 			return "compiled, but GitLab rejects this configuration"
 		}
@@ -139,8 +140,8 @@ func runCorpusTest(t *testing.T, c *corpusCase, ct *corpusTest) string {
 
 // checkGitLabWording compares messages the corpus says follow GitLab's
 // wording (spec:inputs, self-dependency); other messages are the tool's.
-func checkGitLabWording(c *corpusCase, ct *corpusTest, err error) string {
-	if c.Case != "include-inputs" && c.Case != "self-dependency" {
+func checkGitLabWording(c *corpus.Case, ct *corpus.Test, err error) string {
+	if c.Name != "include-inputs" && c.Name != "self-dependency" {
 		return ""
 	}
 	var want []string
@@ -162,7 +163,7 @@ func checkGitLabWording(c *corpusCase, ct *corpusTest, err error) string {
 	return ""
 }
 
-func gitlabName(ct *corpusTest, name string) string {
+func gitlabName(ct *corpus.Test, name string) string {
 	if n, ok := ct.GitlabJobNames[name]; ok {
 		return n
 	}
@@ -172,14 +173,14 @@ func gitlabName(ct *corpusTest, name string) string {
 // lookupJob finds a job by its GitLab name, falling back to the tool's
 // name: DEVIATIONS.md §1 says commas inside one matrix value are not
 // rewritten, which parallel-matrix-long-name's mapping does anyway.
-func lookupJob(jobs map[string]*ci.Job, ct *corpusTest, name string) *ci.Job {
+func lookupJob(jobs map[string]*ci.Job, ct *corpus.Test, name string) *ci.Job {
 	if j := jobs[gitlabName(ct, name)]; j != nil {
 		return j
 	}
 	return jobs[name]
 }
 
-func checkList(ct *corpusTest, plan *ci.Plan) string {
+func checkList(ct *corpus.Test, plan *ci.Plan) string {
 	jobs := map[string]*ci.Job{}
 	for _, j := range plan.Jobs {
 		jobs[j.Name] = j
@@ -221,12 +222,12 @@ func checkList(ct *corpusTest, plan *ci.Plan) string {
 
 // checkRunCompileStage checks what an execution test fixes at compile
 // time: jobs whose status is asserted exist, and expanded environments.
-func checkRunCompileStage(ct *corpusTest, plan *ci.Plan) string {
+func checkRunCompileStage(ct *corpus.Test, plan *ci.Plan) string {
 	jobs := map[string]*ci.Job{}
 	for _, j := range plan.Jobs {
 		jobs[j.Name] = j
 	}
-	for _, name := range sortedMapKeys(ct.JobStatus) {
+	for _, name := range slices.Sorted(maps.Keys(ct.JobStatus)) {
 		st := ct.JobStatus[name]
 		if st == "not success" || strings.Contains(name, " -> ") {
 			continue
@@ -235,7 +236,7 @@ func checkRunCompileStage(ct *corpusTest, plan *ci.Plan) string {
 			return fmt.Sprintf("job %q (status %s) is not in the plan", gitlabName(ct, name), st)
 		}
 	}
-	for _, name := range sortedMapKeys(ct.Environments) {
+	for _, name := range slices.Sorted(maps.Keys(ct.Environments)) {
 		want := ct.Environments[name]
 		j := lookupJob(jobs, ct, name)
 		if j == nil || j.Environment == nil {
@@ -248,7 +249,7 @@ func checkRunCompileStage(ct *corpusTest, plan *ci.Plan) string {
 	return ""
 }
 
-func checkPreview(ct *corpusTest, plan *ci.Plan) string {
+func checkPreview(ct *corpus.Test, plan *ci.Plan) string {
 	if ct.MergedYAML == nil {
 		return ""
 	}
@@ -456,8 +457,8 @@ func setComponentInputs(entry *yaml.Node, inputs map[string]map[string]any) {
 const needsNetwork = "not run: needs gitlab.com content the corpus does not bundle"
 
 type execRow struct {
-	c       *corpusCase
-	t       *corpusTest
+	c       *corpus.Case
+	t       *corpus.Test
 	problem string
 }
 
@@ -465,7 +466,7 @@ var pipeRE = regexp.MustCompile(`\|`)
 
 // executionTable renders the execution-only tests for the runner issue.
 func executionTable(rows []execRow) []byte {
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].c.Case < rows[j].c.Case })
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].c.Name < rows[j].c.Name })
 	var b strings.Builder
 	b.WriteString("# Corpus tests that need execution\n\n")
 	b.WriteString("Generated by `go test ./ci -run TestConformance -update` from\n")
@@ -482,8 +483,8 @@ func executionTable(rows []execRow) []byte {
 		} else if r.problem != "" {
 			compile = "FAIL: " + firstLine(r.problem)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.c.Case, pipeRE.ReplaceAllString(r.t.Name, `\|`),
-			yesNo(r.t.needsDocker(r.c)), yesNo(r.t.needsNetwork(r.c)), pipeRE.ReplaceAllString(compile, `\|`))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.c.Name, pipeRE.ReplaceAllString(r.t.Name, `\|`),
+			yesNo(r.c.TestNeedsDocker(r.t)), yesNo(r.c.TestNeedsNetwork(r.t)), pipeRE.ReplaceAllString(compile, `\|`))
 	}
 	return []byte(b.String())
 }

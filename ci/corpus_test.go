@@ -2,136 +2,26 @@ package ci_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/ci"
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
-// The gitlab-ci-local corpus as data: see shared/corpus/gitlab-ci-local/README.md.
-
-type corpusCase struct {
-	Case             string        `json:"case"`
-	Category         string        `json:"category"`
-	NeedsDocker      bool          `json:"needs_docker"`
-	NeedsNetwork     bool          `json:"needs_network"`
-	ProjectVariables []corpusVar   `json:"project_variables"`
-	Mocks            *corpusMocks  `json:"mocks"`
-	Context          *corpusCtx    `json:"context"`
-	Tests            []*corpusTest `json:"tests"`
-	dir              string
-}
-
-type corpusVar struct {
-	Key              string `json:"key"`
-	Value            any    `json:"value"`
-	VariableType     string `json:"variable_type"`
-	EnvironmentScope string `json:"environment_scope"`
-	Level            string `json:"level"`
-}
-
-type corpusMocks struct {
-	HTTP []struct {
-		URL      string `json:"url"`
-		Status   int    `json:"status"`
-		BodyFile string `json:"body_file"`
-	} `json:"http"`
-	Projects []struct {
-		Project string            `json:"project"`
-		Ref     string            `json:"ref"`
-		Files   map[string]string `json:"files"`
-	} `json:"projects"`
-	Templates map[string]string `json:"templates"`
-}
-
-type corpusCtx struct {
-	Remote       string    `json:"remote"`
-	ChangedFiles *[]string `json:"changed_files"`
-	Git          string    `json:"git"`
-}
-
-type corpusTest struct {
-	Name                 string                    `json:"name"`
-	Mode                 string                    `json:"mode"`
-	Cwd                  string                    `json:"cwd"`
-	File                 string                    `json:"file"`
-	Jobs                 []string                  `json:"jobs"`
-	Variables            map[string]any            `json:"variables"`
-	Options              map[string]any            `json:"options"`
-	Outcome              string                    `json:"outcome"`
-	GitlabOutcome        string                    `json:"gitlab_outcome"`
-	ErrorContains        any                       `json:"error_contains"`
-	ErrorEquals          string                    `json:"error_equals"`
-	MergedYAML           *string                   `json:"merged_yaml"`
-	ListJobs             []map[string]any          `json:"list_jobs"`
-	ListJobNamesContains []string                  `json:"list_job_names_contains"`
-	GitlabJobNames       map[string]string         `json:"gitlab_job_names"`
-	Context              *corpusCtx                `json:"context"`
-	ProjectVariables     []corpusVar               `json:"project_variables"`
-	NeedsNetwork         *bool                     `json:"needs_network"`
-	NeedsDocker          *bool                     `json:"needs_docker"`
-	Skip                 bool                      `json:"skip"`
-	EffectiveInputs      map[string]map[string]any `json:"effective_inputs"`
-	JobStatus            map[string]string         `json:"job_status"`
-	Environments         map[string]struct {
-		Name string `json:"name"`
-		URL  string `json:"url"`
-	} `json:"environments"`
-	Deviation string `json:"deviation"`
-}
+// The gitlab-ci-local corpus (package corpus) compiled: options and
+// includes for a test, as shared/corpus/gitlab-ci-local/README.md describes.
 
 const corpusSHA = "02618988a1864b3d06cfee3bd79f8baa2dd21407"
 
-func loadCorpus(dir string) ([]*corpusCase, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*", "expect.json"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(paths)
-	var cases []*corpusCase
-	for _, p := range paths {
-		var c corpusCase
-		if err := json.Unmarshal(mustReadFile(p), &c); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		c.dir = filepath.Dir(p)
-		cases = append(cases, &c)
-	}
-	return cases, nil
-}
-
-func mustReadFile(p string) []byte {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-func (t *corpusTest) needsNetwork(c *corpusCase) bool {
-	if t.NeedsNetwork != nil {
-		return *t.NeedsNetwork
-	}
-	return c.NeedsNetwork
-}
-
-func (t *corpusTest) needsDocker(c *corpusCase) bool {
-	if t.NeedsDocker != nil {
-		return *t.NeedsDocker
-	}
-	return c.NeedsDocker
-}
-
 // compileOnly reports whether the test's assertions are all decidable at
 // compile time: previews, listings, validations and rejections.
-func (t *corpusTest) compileOnly(c *corpusCase) bool {
+func compileOnly(t *corpus.Test) bool {
 	if t.Skip || t.Mode == "none" {
 		return false
 	}
@@ -140,31 +30,19 @@ func (t *corpusTest) compileOnly(c *corpusCase) bool {
 
 // wantError is whether GitLab rejects the configuration: the tool's
 // outcome unless the corpus records GitLab's differing outcome.
-func (t *corpusTest) wantError() bool {
+func wantError(t *corpus.Test) bool {
 	if t.GitlabOutcome != "" {
 		return t.GitlabOutcome == "error"
 	}
 	return t.Outcome == "error"
 }
 
-// remotePath turns a git remote into a project path.
-func remotePath(remote string) string {
-	p := remote
-	if i := strings.Index(p, "://"); i >= 0 {
-		p = p[i+3:]
-		_, p, _ = strings.Cut(p, "/")
-	} else if _, after, ok := strings.Cut(p, ":"); ok {
-		p = after
-	}
-	return strings.TrimSuffix(p, ".git")
-}
-
 // corpusOptions builds the compile options for a test: a push to master
 // of gcl/test-project on gitlab.com, as the corpus README describes.
-func corpusOptions(c *corpusCase, t *corpusTest) (ci.Options, []byte, error) {
-	root := c.dir
+func corpusOptions(c *corpus.Case, t *corpus.Test) (ci.Options, []byte, error) {
+	root := c.Dir
 	if t.Cwd != "" {
-		root = filepath.Join(c.dir, t.Cwd)
+		root = filepath.Join(c.Dir, t.Cwd)
 	}
 	file := t.File
 	if file == "" {
@@ -185,7 +63,7 @@ func corpusOptions(c *corpusCase, t *corpusTest) (ci.Options, []byte, error) {
 		User: ci.User{ID: 990, Login: "test", Name: "Testersen", Email: "test@test.com"},
 	}
 	if ctx != nil && ctx.Remote != "" {
-		project = remotePath(ctx.Remote)
+		project = corpus.ProjectPath(ctx.Remote)
 	}
 	if ctx != nil && ctx.ChangedFiles != nil {
 		opts.ChangedPaths = append([]string{}, (*ctx.ChangedFiles)...)
@@ -197,11 +75,11 @@ func corpusOptions(c *corpusCase, t *corpusTest) (ci.Options, []byte, error) {
 	if n, ok := t.Options["max_includes"].(float64); ok {
 		opts.Limits.MaxIncludes = int(n)
 	}
-	opts.CIVariables = corpusVariables(append(append([]corpusVar{}, c.ProjectVariables...), t.ProjectVariables...))
-	for _, k := range sortedMapKeys(t.Variables) {
-		opts.PipelineVariables = append(opts.PipelineVariables, ci.Variable{Key: k, Value: fmt.Sprint(t.Variables[k])})
+	opts.CIVariables = corpusVariables(c.Variables(t))
+	for _, v := range t.PipelineVariables() {
+		opts.PipelineVariables = append(opts.PipelineVariables, ci.Variable{Key: v.Key, Value: v.Value})
 	}
-	inc := &corpusIncluder{fs: &ci.FSIncluder{FS: os.DirFS(root)}, dir: c.dir, mocks: c.Mocks}
+	inc := &corpusIncluder{fs: &ci.FSIncluder{FS: os.DirFS(root)}, dir: c.Dir, mocks: c.Mocks}
 	opts.Includer = inc
 	if c.Mocks != nil {
 		for _, h := range c.Mocks.HTTP {
@@ -217,13 +95,13 @@ func corpusOptions(c *corpusCase, t *corpusTest) (ci.Options, []byte, error) {
 // corpusVariables orders group/instance-level variables below project
 // ones. Environment-scoped variables are left out: they reach only jobs
 // deploying to that environment, which is a job-level concern.
-func corpusVariables(vars []corpusVar) []ci.Variable {
+func corpusVariables(vars []corpus.Variable) []ci.Variable {
 	var low, high []ci.Variable
 	for _, v := range vars {
 		if v.EnvironmentScope != "" && v.EnvironmentScope != "*" {
 			continue
 		}
-		cv := ci.Variable{Key: v.Key, Value: fmt.Sprint(v.Value)}
+		cv := ci.Variable{Key: v.Key, Value: v.Value}
 		if v.Level == "group_or_instance" {
 			low = append(low, cv)
 		} else {
@@ -239,20 +117,11 @@ func hostOf(u string) string {
 	return h
 }
 
-func sortedMapKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // corpusIncluder serves the case folder and the corpus's mocks.
 type corpusIncluder struct {
 	fs    *ci.FSIncluder
 	dir   string
-	mocks *corpusMocks
+	mocks *corpus.Mocks
 }
 
 func (i *corpusIncluder) Local(ctx context.Context, p string) ([]byte, error) {

@@ -10,32 +10,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
-// sharedDir finds ../shared beside the repository root (the directory
-// holding go.mod). CI lays it out the same way; a missing copy is a setup
-// error, never a reason to skip.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test directory: cannot locate ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared")
-	if _, err := os.Stat(shared); err != nil {
-		tb.Fatalf("the shared reference material must sit beside the repository at %s: %v", shared, err)
-	}
-	return shared
-}
-
 func mustRead(tb testing.TB, path string) []byte {
 	tb.Helper()
 	b, err := os.ReadFile(path)

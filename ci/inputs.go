@@ -203,25 +203,7 @@ func (ip *interpolator) node(n *node) (*node, error) {
 	case n.isStr():
 		return ip.scalar(n)
 	case n.isSeq():
-		var items []*node
-		for i, it := range n.items {
-			v, err := ip.node(it)
-			if err != nil {
-				return nil, err
-			}
-			if v != it && items == nil {
-				items = append(make([]*node, 0, len(n.items)), n.items[:i]...)
-			}
-			if items != nil {
-				items = append(items, v)
-			}
-		}
-		if items == nil {
-			return n, nil
-		}
-		c := *n
-		c.items = items
-		return &c, nil
+		return n.mapItems(ip.node)
 	case n.isMap():
 		return ip.mapping(n)
 	}

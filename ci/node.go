@@ -95,6 +95,31 @@ func (n *node) keyNode(key string) *node {
 	return n
 }
 
+// mapItems applies f to every item of the sequence n. It returns n itself
+// when f returned every item unchanged, else a copy with the new items:
+// nodes are shared, never modified.
+func (n *node) mapItems(f func(*node) (*node, error)) (*node, error) {
+	var items []*node
+	for i, it := range n.items {
+		v, err := f(it)
+		if err != nil {
+			return nil, err
+		}
+		if v != it && items == nil {
+			items = append(make([]*node, 0, len(n.items)), n.items[:i]...)
+		}
+		if items != nil {
+			items = append(items, v)
+		}
+	}
+	if items == nil {
+		return n, nil
+	}
+	c := *n
+	c.items = items
+	return &c, nil
+}
+
 // withPairs returns a copy of the mapping n with new entries.
 func (n *node) withPairs(pairs []pair) *node {
 	c := *n

@@ -1,7 +1,9 @@
 package ci
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +41,7 @@ func Predefined(opts Options) []Variable {
 		add("GITLAB_USER_NAME", u.Name)
 		add("GITLAB_USER_EMAIL", u.Email)
 	}
-	for _, k := range sortedKeys(opts.MergeRequest) {
+	for _, k := range slices.Sorted(maps.Keys(opts.MergeRequest)) {
 		add(k, opts.MergeRequest[k])
 	}
 	return vs

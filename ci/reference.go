@@ -26,25 +26,7 @@ func (r *referencer) walk(n *node, depth int) (*node, error) {
 	case n.ref:
 		return r.reference(n, depth)
 	case n.isSeq():
-		var items []*node
-		for i, it := range n.items {
-			v, err := r.walk(it, depth)
-			if err != nil {
-				return nil, err
-			}
-			if v != it && items == nil {
-				items = append(make([]*node, 0, len(n.items)), n.items[:i]...)
-			}
-			if items != nil {
-				items = append(items, v)
-			}
-		}
-		if items == nil {
-			return n, nil
-		}
-		c := *n
-		c.items = items
-		return &c, nil
+		return n.mapItems(func(it *node) (*node, error) { return r.walk(it, depth) })
 	case n.isMap():
 		var pairs []pair
 		for i, p := range n.pairs {

@@ -12,12 +12,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gantry-ci/gantry/ci"
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 // ciSchema compiles GitLab's CI JSON schema from shared/.
 func ciSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	path := filepath.Join(sharedDir(t), "corpus", "gitlab-ci-schema", "ci.json")
+	path := filepath.Join(corpus.SharedDir(t), "corpus", "gitlab-ci-schema", "ci.json")
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(mustRead(t, path)))
 	if err != nil {
 		t.Fatal(err)
@@ -82,13 +83,13 @@ func TestMergedYAMLSchema(t *testing.T) {
 		validateMerged(t, s, f, plan.MergedYAML)
 		n++
 	}
-	cases, err := loadCorpus(filepath.Join(sharedDir(t), "corpus", "gitlab-ci-local"))
+	cases, err := corpus.Load(corpus.Dir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cases {
 		for _, ct := range c.Tests {
-			if ct.Skip || ct.needsNetwork(c) || ct.wantError() {
+			if ct.Skip || c.TestNeedsNetwork(ct) || wantError(ct) {
 				continue
 			}
 			opts, src, err := corpusOptions(c, ct)
@@ -99,7 +100,7 @@ func TestMergedYAMLSchema(t *testing.T) {
 			if err != nil {
 				continue // covered by TestConformance
 			}
-			validateMerged(t, s, c.Case+" | "+ct.Name, plan.MergedYAML)
+			validateMerged(t, s, c.Name+" | "+ct.Name, plan.MergedYAML)
 			n++
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gantry-ci/gantry/ci"
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 type tableFile[R any] struct {
@@ -18,7 +19,7 @@ type tableFile[R any] struct {
 func loadTable[R any](t *testing.T, name string) []R {
 	t.Helper()
 	var tf tableFile[R]
-	path := filepath.Join(sharedDir(t), "corpus", "gitlab-ci-local", "_tables", name)
+	path := filepath.Join(corpus.Dir(t), "_tables", name)
 	if err := json.Unmarshal(mustRead(t, path), &tf); err != nil {
 		t.Fatal(err)
 	}

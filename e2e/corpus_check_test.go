@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 // checker accumulates the outcome of a test's assertions.
@@ -32,7 +34,7 @@ func (c *checker) expect(ok bool, format string, args ...any) {
 // it checked and which failed. Tool-only output (gitlab-ci-local's own
 // messages, its end-of-run summary) is not compared (DEVIATIONS.md §2).
 // Negative expectations and no_job_failed apply to the selected jobs only.
-func (r *corpusRun) check(exp *corpusExpect) (int, []string) {
+func (r *corpusRun) check(exp *corpus.Expect) (int, []string) {
 	c := &checker{}
 	for job, lines := range exp.JobOutput {
 		for _, want := range lines {
@@ -143,7 +145,7 @@ func (r *corpusRun) selected(name string) bool {
 // checkToolLines checks stdout lines that are job lines against the job
 // logs; lines of the tool's own are skipped.
 func (r *corpusRun) checkToolLines(c *checker, lines []string, present bool) {
-	names := r.toolNames(&r.t.corpusExpect)
+	names := r.toolNames(&r.t.Expect)
 	for _, line := range lines {
 		if r.checkMessage(c, names, line, present) {
 			continue
@@ -194,7 +196,7 @@ func (r *corpusRun) checkSequence(c *checker, seq []string) {
 	if len(seq) == 0 {
 		return
 	}
-	names := r.toolNames(&r.t.corpusExpect)
+	names := r.toolNames(&r.t.Expect)
 	var want []string
 	job := ""
 	for _, line := range seq {
@@ -226,7 +228,7 @@ var cacheCreated = regexp.MustCompile(`cache created in '.*/cache/\d+_([^'/]+)-[
 
 // checkTexts handles substrings and counts of the whole stdout: a text
 // naming a job means the job ran; other texts are looked up in the logs.
-func (r *corpusRun) checkTexts(c *checker, exp *corpusExpect) {
+func (r *corpusRun) checkTexts(c *checker, exp *corpus.Expect) {
 	for _, text := range exp.OutputContainsText {
 		if m := cacheCreated.FindStringSubmatch(text); m != nil {
 			c.expect(r.cacheKeyWithPrefix(m[1]+"-"), "no job used a cache key starting with %q", m[1]+"-")
@@ -292,7 +294,7 @@ func (r *corpusRun) countLines(text string, selectedOnly bool) int {
 }
 
 // checkStatuses: job_status, no_job_failed and coverage.
-func (r *corpusRun) checkStatuses(c *checker, exp *corpusExpect) {
+func (r *corpusRun) checkStatuses(c *checker, exp *corpus.Expect) {
 	for job, want := range exp.JobStatus {
 		r.checkStatus(c, r.glName(job), want)
 	}
@@ -356,7 +358,7 @@ func (r *corpusRun) checkStatus(c *checker, name, want string) {
 
 // checkEnvironments: the jobs' expanded environments exist in the project
 // (GET /projects/:id/environments), with their URL.
-func (r *corpusRun) checkEnvironments(c *checker, exp *corpusExpect) {
+func (r *corpusRun) checkEnvironments(c *checker, exp *corpus.Expect) {
 	for job, want := range exp.Environments {
 		envs, _, err := r.env.srv.api.Environments.ListEnvironments(r.project.ID, &gl.ListEnvironmentsOptions{Name: gl.Ptr(want.Name)})
 		if err != nil || len(envs) != 1 {
@@ -369,7 +371,7 @@ func (r *corpusRun) checkEnvironments(c *checker, exp *corpusExpect) {
 
 // checkFiles looks into artifacts (through the API) and caches (the
 // runner's cache folder); workspace and tool-state files are the tool's.
-func (r *corpusRun) checkFiles(c *checker, files []corpusFile, present bool) {
+func (r *corpusRun) checkFiles(c *checker, files []corpus.File, present bool) {
 	for _, f := range files {
 		var entries map[string]bool
 		var what string

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 // Reading job logs and the tool's output lines: what a GitLab job log and a
@@ -104,7 +106,7 @@ func baseName(name string) string { return parallelSuffix.ReplaceAllString(name,
 // toolNames are the names gitlab-ci-local prints jobs by, longest first:
 // GitLab's job names mapped back through gitlab_job_names, and every name
 // the test mentions.
-func (r *corpusRun) toolNames(exp *corpusExpect) []string {
+func (r *corpusRun) toolNames(exp *corpus.Expect) []string {
 	seen := map[string]bool{}
 	back := map[string]string{}
 	for tool, g := range r.t.GitlabJobNames {

@@ -7,12 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 // corpusEnv is the server and runner all corpus tests share. Its methods
@@ -38,8 +39,8 @@ const (
 // corpusRun is one test being run.
 type corpusRun struct {
 	env     *corpusEnv
-	c       *corpusCase
-	t       *corpusTest
+	c       *corpus.Case
+	t       *corpus.Test
 	n       int
 	work    string // scratch folder
 	project *gl.Project
@@ -58,7 +59,7 @@ func (e *corpusEnv) run(n int, en corpusEntry) string {
 	err = r.do()
 	if err != nil && os.Getenv("GANTRY_E2E_CORPUS_DUMP") != "" { // job logs of failures, while debugging
 		for name, l := range r.logs {
-			fmt.Fprintf(os.Stderr, "=== %s | %s | %s (%s)\n%s\n", en.c.Case, en.t.Name, name, r.jobState(name), l.text)
+			fmt.Fprintf(os.Stderr, "=== %s | %s | %s (%s)\n%s\n", en.c.Name, en.t.Name, name, r.jobState(name), l.text)
 		}
 	}
 	if err != nil {
@@ -75,7 +76,7 @@ func (r *corpusRun) do() error {
 	if err != nil {
 		return fmt.Errorf("push: %w", err)
 	}
-	steps := append([]*corpusExpect{&r.t.corpusExpect}, r.t.Steps...)
+	steps := append([]*corpus.Expect{&r.t.Expect}, r.t.Steps...)
 	if len(r.t.Steps) > 0 {
 		steps = r.t.Steps
 	}
@@ -125,13 +126,8 @@ func (r *corpusRun) pipeline(sha string, again bool) (*gl.Pipeline, error) {
 	if r.viaAPI() || again {
 		opts := &gl.CreatePipelineOptions{Ref: gl.Ptr(corpusBranch)}
 		var vars []*gl.PipelineVariableOptions
-		keys := make([]string, 0, len(r.t.Variables))
-		for k := range r.t.Variables {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			vars = append(vars, &gl.PipelineVariableOptions{Key: gl.Ptr(k), Value: gl.Ptr(fmt.Sprint(r.t.Variables[k]))})
+		for _, v := range r.t.PipelineVariables() {
+			vars = append(vars, &gl.PipelineVariableOptions{Key: gl.Ptr(v.Key), Value: gl.Ptr(v.Value)})
 		}
 		if len(vars) > 0 {
 			opts.Variables = &vars
@@ -210,7 +206,7 @@ func (r *corpusRun) drive(pl *gl.Pipeline) error {
 		}
 		playing := false
 		// Selecting a manual job runs it, as playing it would.
-		for _, m := range append(r.t.manual(), r.t.Jobs...) {
+		for _, m := range append(r.t.Manual(), r.t.Jobs...) {
 			name := r.glName(m)
 			if j := jobs[name]; j != nil && j.Status == "manual" && !played[name] {
 				if _, _, err := api.Jobs.PlayJob(r.project.ID, j.ID, nil); err != nil {

@@ -13,26 +13,11 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/gantry-ci/gantry/git/gittest"
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 // Setting a corpus test up: its project (at the mocked remote's path when
 // it includes from itself), variables, mocked projects, and the pushes.
-
-// remotePath turns a git remote (git@host:group/project.git) into a
-// project path.
-func remotePath(remote string) string {
-	if remote == "" {
-		return ""
-	}
-	p := remote
-	if i := strings.Index(p, ":"); i >= 0 && !strings.Contains(p, "://") {
-		p = p[i+1:]
-	} else if i := strings.Index(p, "://"); i >= 0 {
-		p = p[i+3:]
-		p = p[strings.Index(p, "/")+1:]
-	}
-	return strings.TrimSuffix(p, ".git")
-}
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 
@@ -41,9 +26,9 @@ var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 // in a group when the test has group-level variables. It then creates the
 // variables and the other mocked projects.
 func (r *corpusRun) createProject() error {
-	remote := remotePath(firstOf(ctxRemote(r.t.Context), ctxRemote(r.c.Context), mocksRemote(r.c.Mocks)))
-	group, name := "", fmt.Sprintf("c%03d-%s", r.n, strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(r.c.Case), "-"), "-"))
-	vars := append(append([]corpusVar{}, r.c.ProjectVariables...), r.t.ProjectVariables...)
+	remote := corpus.ProjectPath(firstOf(ctxRemote(r.t.Context), ctxRemote(r.c.Context), mocksRemote(r.c.Mocks)))
+	group, name := "", fmt.Sprintf("c%03d-%s", r.n, strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(r.c.Name), "-"), "-"))
+	vars := r.c.Variables(r.t)
 	for _, v := range vars {
 		if v.Level == "group_or_instance" {
 			group = name + "-group"
@@ -78,14 +63,14 @@ func (r *corpusRun) createProject() error {
 	return nil
 }
 
-func ctxRemote(c *corpusCtx) string {
+func ctxRemote(c *corpus.GitContext) string {
 	if c == nil {
 		return ""
 	}
 	return c.Remote
 }
 
-func mocksRemote(m *corpusMocks) string {
+func mocksRemote(m *corpus.Mocks) string {
 	if m == nil {
 		return ""
 	}
@@ -144,20 +129,19 @@ func (e *corpusEnv) group(path string) (int64, error) {
 
 // createVariable makes a corpus variable a project variable, or a group
 // variable for level group_or_instance.
-func (e *corpusEnv) createVariable(p *gl.Project, v corpusVar) error {
+func (e *corpusEnv) createVariable(p *gl.Project, v corpus.Variable) error {
 	typ := gl.EnvVariableType
 	if v.VariableType == "file" {
 		typ = gl.FileVariableType
 	}
 	scope := firstOf(v.EnvironmentScope, "*")
-	value := fmt.Sprint(v.Value)
 	var err error
 	if v.Level == "group_or_instance" {
 		_, _, err = e.srv.api.GroupVariables.CreateVariable(p.Namespace.ID, &gl.CreateGroupVariableOptions{
-			Key: gl.Ptr(v.Key), Value: gl.Ptr(value), EnvironmentScope: gl.Ptr(scope), VariableType: gl.Ptr(typ)})
+			Key: gl.Ptr(v.Key), Value: gl.Ptr(v.Value), EnvironmentScope: gl.Ptr(scope), VariableType: gl.Ptr(typ)})
 	} else {
 		_, _, err = e.srv.api.ProjectVariables.CreateVariable(p.ID, &gl.CreateProjectVariableOptions{
-			Key: gl.Ptr(v.Key), Value: gl.Ptr(value), EnvironmentScope: gl.Ptr(scope), VariableType: gl.Ptr(typ)})
+			Key: gl.Ptr(v.Key), Value: gl.Ptr(v.Value), EnvironmentScope: gl.Ptr(scope), VariableType: gl.Ptr(typ)})
 	}
 	if err != nil {
 		return fmt.Errorf("variable %s: %w", v.Key, err)
@@ -177,7 +161,7 @@ func (r *corpusRun) mockProject(path, ref string, files map[string]string) error
 		}
 		tree := map[string]string{}
 		for dst, src := range files {
-			b, rerr := os.ReadFile(filepath.Join(r.c.dir, src))
+			b, rerr := os.ReadFile(filepath.Join(r.c.Dir, src))
 			if rerr != nil {
 				err = rerr
 				return
@@ -208,7 +192,7 @@ func (e *corpusEnv) pushURL(p *gl.Project) string {
 // .gitlab-ci.yml: Gantry has no per-project CI config path yet) and
 // setup.write_files, and adds the files the project includes from itself.
 func (r *corpusRun) caseFiles() (map[string]string, error) {
-	root := filepath.Join(r.c.dir, r.t.Cwd)
+	root := filepath.Join(r.c.Dir, r.t.Cwd)
 	files := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -318,7 +302,7 @@ func (r *corpusRun) pushCase() (string, error) {
 }
 
 func (r *corpusRun) changedFiles() []string {
-	for _, c := range []*corpusCtx{r.t.Context, r.c.Context} {
+	for _, c := range []*corpus.GitContext{r.t.Context, r.c.Context} {
 		if c != nil && c.ChangedFiles != nil && r.t.Options["evaluate_rule_changes"] != false {
 			return *c.ChangedFiles
 		}

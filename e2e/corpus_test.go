@@ -12,169 +12,32 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 // The execution cases of shared/corpus/gitlab-ci-local run through a real
 // `gantry server` and a `gantry runner` shell runner: see TestCorpus.
 
-// corpusCase is the part of a case's expect.json the execution run uses
-// (shared/corpus/gitlab-ci-local/README.md describes the whole schema).
-type corpusCase struct {
-	Case             string        `json:"case"`
-	ProjectVariables []corpusVar   `json:"project_variables"`
-	Mocks            *corpusMocks  `json:"mocks"`
-	Context          *corpusCtx    `json:"context"`
-	Tests            []*corpusTest `json:"tests"`
-	dir              string
-}
-
-type corpusVar struct {
-	Key              string `json:"key"`
-	Value            any    `json:"value"`
-	VariableType     string `json:"variable_type"`
-	EnvironmentScope string `json:"environment_scope"`
-	Level            string `json:"level"`
-}
-
-type corpusMocks struct {
-	GitRemoteOrigin string `json:"git_remote_origin"`
-	Projects        []struct {
-		Project string            `json:"project"`
-		Ref     string            `json:"ref"`
-		Files   map[string]string `json:"files"`
-	} `json:"projects"`
-	HTTP      []json.RawMessage `json:"http"`
-	Templates map[string]string `json:"templates"`
-}
-
-type corpusCtx struct {
-	Remote       string    `json:"remote"`
-	ChangedFiles *[]string `json:"changed_files"`
-}
-
-// corpusTest is one test: the request and its expectations. Steps repeat
-// the request with their own expectations (persistent cache).
-type corpusTest struct {
-	Name             string            `json:"name"`
-	Mode             string            `json:"mode"`
-	Cwd              string            `json:"cwd"`
-	File             string            `json:"file"`
-	Jobs             []string          `json:"jobs"`
-	Needs            bool              `json:"needs"`
-	Variables        map[string]any    `json:"variables"`
-	Options          map[string]any    `json:"options"`
-	Outcome          string            `json:"outcome"`
-	GitlabOutcome    string            `json:"gitlab_outcome"`
-	Setup            *corpusSetup      `json:"setup"`
-	Context          *corpusCtx        `json:"context"`
-	ProjectVariables []corpusVar       `json:"project_variables"`
-	GitlabJobNames   map[string]string `json:"gitlab_job_names"`
-	Steps            []*corpusExpect   `json:"steps"`
-	corpusExpect
-}
-
-type corpusSetup struct {
-	WriteFiles map[string]string `json:"write_files"`
-}
-
-// corpusExpect holds the assertions a test (or one of its steps) makes.
-type corpusExpect struct {
-	OutputContains         []string            `json:"output_contains"`
-	OutputAbsent           []string            `json:"output_absent"`
-	OutputContainsText     []string            `json:"output_contains_text"`
-	OutputAbsentText       []string            `json:"output_absent_text"`
-	OutputContainsSequence []string            `json:"output_contains_sequence"`
-	OutputCount            []corpusCount       `json:"output_count"`
-	StderrContains         []string            `json:"stderr_contains"`
-	StderrContainsText     []string            `json:"stderr_contains_text"`
-	JobOutput              map[string][]string `json:"job_output"`
-	JobOutputAbsent        map[string][]string `json:"job_output_absent"`
-	JobOutputExact         map[string][]string `json:"job_output_exact"`
-	// JobOutputMatches is Gantry's own (testdata/corpus-gitlab.json):
-	// regular expressions a line of the job's output must match.
-	JobOutputMatches map[string][]string `json:"job_output_matches"`
-	JobStatus        map[string]string   `json:"job_status"`
-	NoJobFailed      bool                `json:"no_job_failed"`
-	Coverage         map[string]string   `json:"coverage"`
-	Environments     map[string]struct {
-		Name string `json:"name"`
-		URL  string `json:"url"`
-	} `json:"environments"`
-	FilesExist  []corpusFile `json:"files_exist"`
-	FilesAbsent []corpusFile `json:"files_absent"`
-}
-
-type corpusCount struct {
-	Pattern string `json:"pattern"`
-	Count   int    `json:"count"`
-}
-
-type corpusFile struct {
-	Kind string `json:"kind"`
-	Job  string `json:"job"`
-	Key  string `json:"key"`
-	Path string `json:"path"`
-}
-
-// manual lists the manual jobs the test plays (options.manual, a string
-// or a list).
-func (t *corpusTest) manual() []string {
-	switch v := t.Options["manual"].(type) {
-	case string:
-		return []string{v}
-	case []any:
-		var out []string
-		for _, e := range v {
-			out = append(out, fmt.Sprint(e))
-		}
-		return out
-	}
-	return nil
-}
-
 // corpusEntry is one row of the execution-cases table.
 type corpusEntry struct {
-	c *corpusCase
-	t *corpusTest
+	c *corpus.Case
+	t *corpus.Test
 }
 
-func (e corpusEntry) id() string { return e.c.Case + " | " + e.t.Name }
-
-// sharedDir is ../shared beside the repository root (the folder holding
-// go.mod); the corpus lives there.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(dir, "..", "shared")
-			if _, err := os.Stat(shared); err != nil {
-				tb.Fatalf("../shared is missing beside the repository at %s: the corpus lives there (%v)", dir, err)
-			}
-			return shared
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
+func (e corpusEntry) id() string { return e.c.Name + " | " + e.t.Name }
 
 // executionEntries reads ci/testdata/conformance/execution-cases.md and
 // returns the tests that need neither containers nor network, with their
 // expectations from the corpus.
-func executionEntries(tb testing.TB, corpus string) []corpusEntry {
+func executionEntries(tb testing.TB, dir string) []corpusEntry {
 	tb.Helper()
 	f, err := os.Open(filepath.Join("..", "ci", "testdata", "conformance", "execution-cases.md"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	cases := map[string]*corpusCase{}
+	cases := map[string]*corpus.Case{}
 	var out []corpusEntry
 	cell := regexp.MustCompile(`(?:\\\||[^|])*`)
 	sc := bufio.NewScanner(f)
@@ -192,12 +55,14 @@ func executionEntries(tb testing.TB, corpus string) []corpusEntry {
 		}
 		c := cases[cols[0]]
 		if c == nil {
-			c = loadCase(tb, filepath.Join(corpus, cols[0]))
+			if c, err = corpus.ReadCase(filepath.Join(dir, cols[0])); err != nil {
+				tb.Fatal(err)
+			}
 			cases[cols[0]] = c
 		}
-		t := c.test(cols[1])
+		t := c.Test(cols[1])
 		if t == nil {
-			tb.Fatalf("execution-cases.md names %s | %s, which %s/expect.json lacks", cols[0], cols[1], c.dir)
+			tb.Fatalf("execution-cases.md names %s | %s, which %s/expect.json lacks", cols[0], cols[1], c.Dir)
 		}
 		out = append(out, corpusEntry{c: c, t: t})
 	}
@@ -205,28 +70,6 @@ func executionEntries(tb testing.TB, corpus string) []corpusEntry {
 		tb.Fatal(err)
 	}
 	return out
-}
-
-func loadCase(tb testing.TB, dir string) *corpusCase {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "expect.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := &corpusCase{dir: dir}
-	if err := json.Unmarshal(b, c); err != nil {
-		tb.Fatalf("%s/expect.json: %v", dir, err)
-	}
-	return c
-}
-
-func (c *corpusCase) test(name string) *corpusTest {
-	for _, t := range c.Tests {
-		if t.Name == name {
-			return t
-		}
-	}
-	return nil
 }
 
 // gitlabExpectations reads testdata/corpus-gitlab.json: for tests whose
@@ -246,8 +89,8 @@ func gitlabExpectations(tb testing.TB) map[string]corpusOverride {
 }
 
 type corpusOverride struct {
-	Why    string       `json:"why"`
-	Expect corpusExpect `json:"expect"`
+	Why    string        `json:"why"`
+	Expect corpus.Expect `json:"expect"`
 }
 
 // knownDeviations reads testdata/corpus-deviations.md: the tests that
@@ -287,7 +130,7 @@ func knownDeviations(tb testing.TB) map[string]string {
 // corpusRun.selected).
 func TestCorpus(t *testing.T) {
 	t.Parallel()
-	entries := executionEntries(t, filepath.Join(sharedDir(t), "corpus", "gitlab-ci-local"))
+	entries := executionEntries(t, corpus.Dir(t))
 	if only := os.Getenv("GANTRY_E2E_CORPUS_ONLY"); only != "" { // a regexp on "case | test", while debugging
 		re := regexp.MustCompile(only)
 		var some []corpusEntry
@@ -303,7 +146,7 @@ func TestCorpus(t *testing.T) {
 	for i, e := range entries {
 		if o, ok := overrides[e.id()]; ok {
 			t := *e.t
-			t.corpusExpect = o.Expect
+			t.Expect = o.Expect
 			entries[i].t = &t
 			delete(overrides, e.id())
 		}

@@ -140,7 +140,8 @@ func randomHex(tb testing.TB, n int) string {
 	return hex.EncodeToString(b)
 }
 
-func lastEvent(t *testing.T, dir string) gantry.RefUpdate {
+// refEvents reads the ref events recorded in the data folder dir.
+func refEvents(t *testing.T, dir string) []gantry.RefUpdate {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "gantry.db"))
 	if err != nil {
@@ -148,8 +149,17 @@ func lastEvent(t *testing.T, dir string) gantry.RefUpdate {
 	}
 	defer st.Close()
 	events, err := st.RefUpdatesAfter(t.Context(), 0, 10000)
-	if err != nil || len(events) == 0 {
-		t.Fatalf("events: %v %v", events, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+func lastEvent(t *testing.T, dir string) gantry.RefUpdate {
+	t.Helper()
+	events := refEvents(t, dir)
+	if len(events) == 0 {
+		t.Fatal("no ref events recorded")
 	}
 	return events[len(events)-1]
 }
@@ -158,17 +168,8 @@ func lastEvent(t *testing.T, dir string) gantry.RefUpdate {
 // repository really has.
 func checkEventsMatchRepo(t *testing.T, dir, bare string, projectID int64) {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "gantry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	events, err := st.RefUpdatesAfter(t.Context(), 0, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
 	state := map[string]string{}
-	for _, e := range events {
+	for _, e := range refEvents(t, dir) {
 		if e.ProjectID != projectID {
 			continue
 		}

@@ -94,17 +94,21 @@ type ProjectAccess struct {
 // may do action on it. A project the actor may not read is
 // gantry.ErrNotFound; one it may read but not act on is gantry.ErrForbidden.
 func (s *Service) Project(ctx context.Context, actor auth.Actor, idOrPath string, action auth.Action) (ProjectAccess, error) {
-	var p gantry.Project
-	var err error
-	if id, perr := strconv.ParseInt(idOrPath, 10, 64); perr == nil {
-		p, err = s.store.Project(ctx, id)
-	} else {
-		p, err = s.store.ProjectByPath(ctx, strings.Trim(idOrPath, "/"))
-	}
+	p, err := byIDOrPath(ctx, idOrPath, s.store.Project, s.store.ProjectByPath)
 	if err != nil {
 		return ProjectAccess{}, err
 	}
 	return s.checkProject(ctx, actor, p, action)
+}
+
+// byIDOrPath reads what GitLab's :id names: a numeric id, else a full
+// path (slashes around it ignored).
+func byIDOrPath[T any](ctx context.Context, idOrPath string,
+	byID func(context.Context, int64) (T, error), byPath func(context.Context, string) (T, error)) (T, error) {
+	if id, err := strconv.ParseInt(idOrPath, 10, 64); err == nil {
+		return byID(ctx, id)
+	}
+	return byPath(ctx, strings.Trim(idOrPath, "/"))
 }
 
 func (s *Service) checkProject(ctx context.Context, actor auth.Actor, p gantry.Project, action auth.Action) (ProjectAccess, error) {
@@ -149,13 +153,7 @@ type GroupAccess struct {
 // Group finds a group by numeric id or full path and checks that actor may
 // do action on it, like Project.
 func (s *Service) Group(ctx context.Context, actor auth.Actor, idOrPath string, action auth.Action) (GroupAccess, error) {
-	var g gantry.Namespace
-	var err error
-	if id, perr := strconv.ParseInt(idOrPath, 10, 64); perr == nil {
-		g, err = s.store.Namespace(ctx, id)
-	} else {
-		g, err = s.store.NamespaceByPath(ctx, strings.Trim(idOrPath, "/"))
-	}
+	g, err := byIDOrPath(ctx, idOrPath, s.store.Namespace, s.store.NamespaceByPath)
 	if err == nil && g.Kind != gantry.GroupNamespace {
 		err = fmt.Errorf("group %s: %w", idOrPath, gantry.ErrNotFound)
 	}

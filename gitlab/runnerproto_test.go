@@ -10,26 +10,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = filepath.Dir(dir)
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Fatalf("shared/ must sit beside the repository (CI copies it there): %v", err)
-	}
-	return shared
-}
+	"github.com/gantry-ci/gantry/internal/corpus"
+)
 
 // strict decodes with unknown fields refused, so a field the real
 // exchange carries and the type lacks fails the test.
@@ -46,7 +29,7 @@ func strict(t *testing.T, data []byte, v any) {
 // stand-in server answered, decodes into our types without unknown fields
 // and survives a round trip.
 func TestCapturesDecode(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedDir(t), "gitlab", "captures", "task[23]-*.jsonl"))
+	files, _ := filepath.Glob(filepath.Join(corpus.SharedDir(t), "gitlab", "captures", "task[23]-*.jsonl"))
 	if len(files) == 0 {
 		t.Fatal("no captures found")
 	}

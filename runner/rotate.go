@@ -58,12 +58,7 @@ func (r *Runner) rotate(ctx context.Context, e *entryClient) {
 			continue
 		}
 		e.mu.Lock()
-		e.cfg.Token = res.Token
-		e.cfg.TokenObtainedAt = time.Now().UTC().Truncate(time.Second)
-		e.cfg.TokenExpiresAt = time.Time{}
-		if res.TokenExpiresAt != nil {
-			e.cfg.TokenExpiresAt = *res.TokenExpiresAt
-		}
+		e.cfg.ReplaceToken(res.Token, res.TokenExpiresAt, time.Now())
 		e.mu.Unlock()
 		r.logger.Info("runner token rotated", "runner", e.short)
 		if r.opts.TokenRotated != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/internal/corpus"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/config"
 	"github.com/gantry-ci/gantry/runner/runnertest"
@@ -234,7 +235,7 @@ func TestWireShapes(t *testing.T) {
 		sample string
 		body   []byte
 	}{{"sample-jobs-request-body.json", request}, {"sample-put-running-body.json", running}, {"sample-put-final-body.json", final}} {
-		want := keySet(t, readShared(t, "gitlab/captures/"+c.sample))
+		want := keySet(t, corpus.ReadShared(t, "gitlab/captures/"+c.sample))
 		got := keySet(t, c.body)
 		if !slices.Equal(want, got) {
 			t.Errorf("%s: field set differs\nwant %q\n got %q", c.sample, want, got)
@@ -273,23 +274,4 @@ func keySet(t *testing.T, data []byte) []string {
 	walk("", v)
 	slices.Sort(out)
 	return out
-}
-
-func readShared(t *testing.T, rel string) []byte {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = filepath.Dir(dir)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", rel))
-	if err != nil {
-		t.Fatalf("shared/ must sit beside the repository: %v", err)
-	}
-	return b
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gantry-ci/gantry/git/gittest"
 	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/internal/corpus"
 	"github.com/gantry-ci/gantry/runnerapi/fakerunner"
 	"github.com/gantry-ci/gantry/server"
 	"github.com/gantry-ci/gantry/server/servertest"
@@ -81,7 +82,7 @@ func (x exchange) reqText(t testing.TB) []byte {
 // loadCapture reads one capture file.
 func loadCapture(t *testing.T, name string) []exchange {
 	t.Helper()
-	f, err := os.Open(filepath.Join(fakerunner.SharedDir(t), "gitlab", "captures", name))
+	f, err := os.Open(filepath.Join(corpus.SharedDir(t), "gitlab", "captures", name))
 	if err != nil {
 		t.Fatalf("open capture: %v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -390,7 +392,7 @@ func artifacts(a *ci.Artifacts) []gitlab.JobArtifact {
 		out = append(out, gitlab.JobArtifact{Name: a.Name, Untracked: a.Untracked, Paths: a.Paths, Exclude: orEmpty(a.Exclude),
 			When: a.When, ArtifactType: "archive", ArtifactFormat: "zip", ExpireIn: a.ExpireIn})
 	}
-	for _, typ := range sortedKeys(a.Reports) {
+	for _, typ := range slices.Sorted(maps.Keys(a.Reports)) {
 		out = append(out, gitlab.JobArtifact{Name: typ, Paths: a.Reports[typ], Exclude: []string{}, When: gitlab.WhenAlways,
 			ArtifactType: typ, ArtifactFormat: "gzip", ExpireIn: a.ExpireIn})
 	}
@@ -431,7 +433,7 @@ func hooks(raw json.RawMessage) []gitlab.JobHook {
 		return nil
 	}
 	var out []gitlab.JobHook
-	for _, name := range sortedKeys(h) {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
 		out = append(out, gitlab.JobHook{Name: name, Script: h[name]})
 	}
 	return out

@@ -294,10 +294,7 @@ func (s *Store) UnfinishedPipelines(ctx context.Context) ([]int64, error) {
 		if err != nil {
 			return err
 		}
-		ids, err = collect(rows, func(r interface{ Scan(...any) error }) (int64, error) {
-			var id int64
-			return id, r.Scan(&id)
-		})
+		ids, err = collect(rows, scanInt64)
 		return err
 	})
 	return ids, err

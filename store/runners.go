@@ -88,10 +88,7 @@ func (t *tx) runnerProjects(ctx context.Context, id int64) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(r interface{ Scan(...any) error }) (int64, error) {
-		var id int64
-		return id, r.Scan(&id)
-	})
+	return collect(rows, scanInt64)
 }
 
 // RunnerFilter narrows ListRunners.

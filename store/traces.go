@@ -243,10 +243,7 @@ func (s *Store) UnarchivedTraces(ctx context.Context, before time.Time, limit in
 		if err != nil {
 			return err
 		}
-		ids, err = collect(rows, func(r interface{ Scan(...any) error }) (int64, error) {
-			var id int64
-			return id, r.Scan(&id)
-		})
+		ids, err = collect(rows, scanInt64)
 		return err
 	})
 	return ids, err

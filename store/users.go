@@ -174,6 +174,12 @@ func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (
 	return out, rows.Err()
 }
 
+// scanInt64 reads a row of one integer column (ids), for collect.
+func scanInt64(r interface{ Scan(...any) error }) (int64, error) {
+	var n int64
+	return n, r.Scan(&n)
+}
+
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -7,32 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// sharedDir returns ../shared beside the repository root (the directory
-// holding go.mod). CI keeps it there; a missing directory fails the test.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatalf("getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test's directory: cannot locate ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		tb.Fatalf("the conformance corpus must be checked out beside the repository: %v", err)
-	}
-	return shared
-}
+	"github.com/gantry-ci/gantry/internal/corpus"
+)
 
 type corpusRow struct {
 	Expr      string            `json:"expr"`
@@ -52,7 +29,7 @@ var gitlabDiffers = map[string]bool{
 }
 
 func TestCorpusRulesIf(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "corpus", "gitlab-ci-local", "_tables", "rules_if.json")
+	path := filepath.Join(corpus.Dir(t), "_tables", "rules_if.json")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("read corpus: %v", err)

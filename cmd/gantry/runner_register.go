@@ -275,12 +275,7 @@ func newRunnerResetTokenCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("reset token of %s: %w", e.Name, err)
 				}
-				e.Token = res.Token
-				e.TokenObtainedAt = time.Now().UTC().Truncate(time.Second)
-				e.TokenExpiresAt = time.Time{}
-				if res.TokenExpiresAt != nil {
-					e.TokenExpiresAt = *res.TokenExpiresAt
-				}
+				e.ReplaceToken(res.Token, res.TokenExpiresAt, time.Now())
 				fmt.Fprintf(cmd.OutOrStdout(), "Token reset for %s\n", e.Name)
 			}
 			return config.Save(cfgPath, cfg)

@@ -254,6 +254,19 @@ func statusError(resp *http.Response) error {
 	return &StatusError{Method: resp.Request.Method, Path: resp.Request.URL.Path, Code: resp.StatusCode, Message: msg}
 }
 
+// doJSON sends r and decodes the JSON reply into out when the status is
+// want; another status is a *StatusError.
+func (c *Client) doJSON(ctx context.Context, r request, want int, out any) error {
+	resp, err := c.do(ctx, r)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return statusError(resp)
+	}
+	return decodeJSON(resp, out)
+}
+
 // decodeJSON reads a JSON reply; GitLab Runner insists on the content type.
 func decodeJSON(resp *http.Response, v any) error {
 	defer drain(resp)

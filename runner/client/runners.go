@@ -18,14 +18,8 @@ func runnerHeader(token string) http.Header {
 // Runner's register.
 func (c *Client) VerifyRunner(ctx context.Context, req gitlab.VerifyRunnerRequest) (gitlab.RunnerCredentials, error) {
 	var out gitlab.RunnerCredentials
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: "runners/verify", header: runnerHeader(req.Token), json: req})
-	if err != nil {
-		return out, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return out, statusError(resp)
-	}
-	if err := decodeJSON(resp, &out); err != nil {
+	r := request{method: http.MethodPost, path: "runners/verify", header: runnerHeader(req.Token), json: req}
+	if err := c.doJSON(ctx, r, http.StatusOK, &out); err != nil {
 		return out, err
 	}
 	if out.ID == 0 {
@@ -40,14 +34,8 @@ func (c *Client) VerifyRunner(ctx context.Context, req gitlab.VerifyRunnerReques
 // RegisterRunner registers with a legacy registration token (POST /runners).
 func (c *Client) RegisterRunner(ctx context.Context, req gitlab.RegisterRunnerRequest) (gitlab.RunnerCredentials, error) {
 	var out gitlab.RunnerCredentials
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: "runners", header: runnerHeader(req.Token), json: req})
-	if err != nil {
-		return out, err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return out, statusError(resp)
-	}
-	if err := decodeJSON(resp, &out); err != nil {
+	r := request{method: http.MethodPost, path: "runners", header: runnerHeader(req.Token), json: req}
+	if err := c.doJSON(ctx, r, http.StatusCreated, &out); err != nil {
 		return out, err
 	}
 	if out.Token == "" {
@@ -79,17 +67,9 @@ func (c *Client) UnregisterRunner(ctx context.Context, token, systemID string) e
 // ResetToken rotates the runner token (POST /runners/reset_authentication_token).
 func (c *Client) ResetToken(ctx context.Context, token string) (gitlab.ResetTokenResponse, error) {
 	var out gitlab.ResetTokenResponse
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: "runners/reset_authentication_token", header: runnerHeader(token), json: gitlab.ResetTokenRequest{Token: token}})
-	if err != nil {
-		return out, err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return out, statusError(resp)
-	}
-	if err := decodeJSON(resp, &out); err != nil {
-		return out, err
-	}
-	return out, nil
+	r := request{method: http.MethodPost, path: "runners/reset_authentication_token", header: runnerHeader(token), json: gitlab.ResetTokenRequest{Token: token}}
+	err := c.doJSON(ctx, r, http.StatusCreated, &out)
+	return out, err
 }
 
 // JobOffer is the answer to a job request: Job is nil when there is none;
@@ -191,15 +171,7 @@ func CheckJob(j *gitlab.JobPayload) error {
 func (c *Client) ResetTokenWithPAT(ctx context.Context, id int64, pat string) (gitlab.ResetTokenResponse, error) {
 	var out gitlab.ResetTokenResponse
 	h := http.Header{"Private-Token": {pat}, "Accept": {"application/json"}}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: fmt.Sprintf("runners/%d/reset_authentication_token", id), header: h})
-	if err != nil {
-		return out, err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return out, statusError(resp)
-	}
-	if err := decodeJSON(resp, &out); err != nil {
-		return out, err
-	}
-	return out, nil
+	r := request{method: http.MethodPost, path: fmt.Sprintf("runners/%d/reset_authentication_token", id), header: h}
+	err := c.doJSON(ctx, r, http.StatusCreated, &out)
+	return out, err
 }

@@ -78,6 +78,18 @@ type Runner struct {
 	Referees       map[string]any  `toml:"referees,omitempty"`
 }
 
+// ReplaceToken records a token the server issued in exchange for the
+// current one (reset or rotation): obtained at now, in UTC to the second
+// as GitLab Runner writes it, expiring at expiresAt (nil: never).
+func (r *Runner) ReplaceToken(token string, expiresAt *time.Time, now time.Time) {
+	r.Token = token
+	r.TokenObtainedAt = now.UTC().Truncate(time.Second)
+	r.TokenExpiresAt = time.Time{}
+	if expiresAt != nil {
+		r.TokenExpiresAt = *expiresAt
+	}
+}
+
 // CustomBuildDir is [runners.custom_build_dir] (GIT_CLONE_PATH).
 type CustomBuildDir struct {
 	Enabled *bool `toml:"enabled,omitempty"`

@@ -135,3 +135,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestReplaceToken(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 30, 45, 123456789, time.FixedZone("CET", 3600))
+	expires := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	r := &Runner{Token: "glrt-old", TokenObtainedAt: now.Add(-time.Hour), TokenExpiresAt: now}
+	r.ReplaceToken("glrt-new", &expires, now)
+	want := Runner{Token: "glrt-new", TokenObtainedAt: time.Date(2025, 3, 1, 11, 30, 45, 0, time.UTC), TokenExpiresAt: expires}
+	if diff := cmp.Diff(want, *r); diff != "" {
+		t.Errorf("ReplaceToken with an expiry (-want +got):\n%s", diff)
+	}
+	r.ReplaceToken("glrt-newer", nil, now)
+	if !r.TokenExpiresAt.IsZero() || r.Token != "glrt-newer" {
+		t.Errorf("ReplaceToken without an expiry: token %q, expires %v; want glrt-newer, never", r.Token, r.TokenExpiresAt)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 func TestMasker(t *testing.T) {
@@ -132,7 +134,7 @@ func TestLogFormat(t *testing.T) {
 func TestCaptureLineGrammar(t *testing.T) {
 	line := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z 0[01][OE][ +]`)
 	for _, name := range []string{"trace-101.log", "trace-103.log"} {
-		data := readShared(t, "gitlab/captures/"+name)
+		data := corpus.ReadShared(t, "gitlab/captures/"+name)
 		for i, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 			if !line.MatchString(l) {
 				t.Errorf("%s:%d: %q does not match", name, i+1, l)

@@ -11,13 +11,12 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/internal/corpus"
 )
 
 // Runner is one runner process (one system id) using a token.
@@ -35,34 +34,11 @@ type Runner struct {
 func New(tb testing.TB, url, token string) *Runner {
 	tb.Helper()
 	var sample gitlab.JobRequest
-	raw, err := os.ReadFile(filepath.Join(SharedDir(tb), "gitlab", "captures", "sample-jobs-request-body.json"))
-	if err != nil {
-		tb.Fatalf("read the captured job request: %v", err)
-	}
+	raw := corpus.ReadShared(tb, "gitlab/captures/sample-jobs-request-body.json")
 	if err := json.Unmarshal(raw, &sample); err != nil {
 		tb.Fatal(err)
 	}
 	return &Runner{URL: url, Token: token, SystemID: sample.SystemID, Info: sample.Info, Client: &http.Client{Timeout: 2 * time.Minute}}
-}
-
-// SharedDir finds ../shared beside the repository root.
-func SharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(dir, "..", "shared")
-			if _, err := os.Stat(shared); err != nil {
-				tb.Fatalf("../shared is missing beside %s: the protocol captures live there", dir)
-			}
-			return shared
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
 }
 
 // Response is a reply: status, headers, body.
