@@ -160,17 +160,30 @@ func TestCorpus(t *testing.T) {
 	rn := srv.startRunner(t, runnerOpts{concurrent: 8})
 	env := &corpusEnv{srv: srv, runner: rn, tmp: t.TempDir(), groups: map[string]int64{}}
 
+	// Cases run in parallel, the tests of one case one after the other:
+	// each test runs its case's whole pipeline, and a case's jobs may share
+	// host paths (after-script writes and removes /tmp/cache).
 	results := make([]string, len(entries))
+	byCase := map[string][]int{}
+	var order []string
+	for i, e := range entries {
+		if _, seen := byCase[e.c.Name]; !seen {
+			order = append(order, e.c.Name)
+		}
+		byCase[e.c.Name] = append(byCase[e.c.Name], i)
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	start := time.Now()
-	for i, e := range entries {
+	for _, name := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = env.run(i, e)
+			for _, i := range byCase[name] {
+				results[i] = env.run(i, entries[i])
+			}
 		}()
 	}
 	wg.Wait()
