@@ -81,12 +81,8 @@ func (s *Service) consumeEvents(ctx context.Context) error {
 }
 
 func (s *Service) handleEvent(ctx context.Context, e gantry.RefUpdate) error {
-	name, isBranch := strings.CutPrefix(e.Ref, "refs/heads/")
-	if !isBranch {
-		var isTag bool
-		if name, isTag = strings.CutPrefix(e.Ref, "refs/tags/"); !isTag {
-			return nil
-		}
+	if !strings.HasPrefix(e.Ref, "refs/heads/") && !strings.HasPrefix(e.Ref, "refs/tags/") {
+		return nil
 	}
 	if e.After == gantry.ZeroSHA {
 		return nil // deletions run no pipeline
@@ -98,7 +94,9 @@ func (s *Service) handleEvent(ctx context.Context, e gantry.RefUpdate) error {
 		return err
 	}
 	user, _ := s.store.User(ctx, e.UserID) // 0 when a restart found the push: no user
-	_, err = s.Create(ctx, CreateRequest{Project: project, Ref: name, SHA: e.After, BeforeSHA: e.Before,
+	// The full ref name: a tag and a branch of the same name are not
+	// the same ref, and the tag's pipeline must not become the branch's.
+	_, err = s.Create(ctx, CreateRequest{Project: project, Ref: e.Ref, SHA: e.After, BeforeSHA: e.Before,
 		Source: "push", User: user, RefUpdateID: e.ID})
 	switch {
 	case err == nil, errors.Is(err, ErrNoConfig), errors.Is(err, ErrFiltered), errors.Is(err, gantry.ErrConflict):
@@ -156,9 +154,9 @@ func (s *Service) failSilent(ctx context.Context) error {
 	return nil
 }
 
-// cancelRedundant cancels older unfinished pipelines of the same ref when
-// every job they started is interruptible (GitLab's "auto-cancel redundant
-// pipelines", on by default).
+// cancelRedundant cancels older unfinished pipelines of the same branch or
+// tag when every job they started is interruptible (GitLab's "auto-cancel
+// redundant pipelines", on by default).
 func (s *Service) cancelRedundant(ctx context.Context, p gantry.Pipeline) {
 	if p.Source != "push" && p.Source != "web" && p.Source != "api" {
 		return
@@ -171,8 +169,8 @@ func (s *Service) cancelRedundant(ctx context.Context, p gantry.Pipeline) {
 		return
 	}
 	for _, o := range older {
-		if o.ID >= p.ID {
-			continue
+		if o.ID >= p.ID || o.Tag != p.Tag {
+			continue // a tag's pipelines are not redundant with a branch's of the same name
 		}
 		err := s.update(ctx, o.ID, func(st *store.PipelineState) error {
 			for _, j := range st.Jobs {
