@@ -56,11 +56,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 	if err != nil {
 		return gantry.Pipeline{}, err
 	}
-	sha := req.SHA
-	if sha == "" {
-		if sha, err = repo.ResolveCommit(ctx, ref.full()); err != nil {
-			return gantry.Pipeline{}, err
-		}
+	sha, before, err := commitsOf(ctx, repo, ref, req)
+	if err != nil {
+		return gantry.Pipeline{}, err
 	}
 	src, err := repo.ReadFile(ctx, sha, ConfigPath, 4<<20)
 	if errors.Is(err, gantry.ErrNotFound) {
@@ -68,7 +66,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 	} else if err != nil {
 		return gantry.Pipeline{}, err
 	}
-	p := gantry.Pipeline{ProjectID: req.Project.ID, Ref: ref.name, Tag: ref.tag, SHA: sha, BeforeSHA: req.BeforeSHA,
+	p := gantry.Pipeline{ProjectID: req.Project.ID, Ref: ref.name, Tag: ref.tag, SHA: sha, BeforeSHA: before,
 		Source: req.Source, UserID: req.User.ID, Variables: req.Variables, Status: gantry.StatusCreated}
 	if p.BeforeSHA == "" {
 		p.BeforeSHA = gantry.ZeroSHA
@@ -206,6 +204,30 @@ func resolveRef(ctx context.Context, repo git.Repo, ref string) (branchOrTag, er
 		return branchOrTag{name: name, tag: true}, nil
 	}
 	return branchOrTag{name: strings.TrimPrefix(found[0], "refs/heads/")}, nil
+}
+
+// commitsOf returns the commit a pipeline runs and the one before it. A
+// push gives the objects its ref pointed at, which for an annotated tag
+// is the tag object: the pipeline's sha (CI_COMMIT_SHA, commit statuses)
+// is the commit it tags.
+func commitsOf(ctx context.Context, repo git.Repo, ref branchOrTag, req CreateRequest) (sha, before string, err error) {
+	rev := req.SHA
+	if rev == "" {
+		rev = ref.full()
+	}
+	sha, err = repo.ResolveCommit(ctx, rev)
+	if errors.Is(err, gantry.ErrNotFound) {
+		return "", "", fmt.Errorf("%w: Commit not found", gantry.ErrInvalid)
+	} else if err != nil {
+		return "", "", err
+	}
+	before = req.BeforeSHA
+	if ref.tag && before != "" && before != gantry.ZeroSHA {
+		if peeled, err := repo.ResolveCommit(ctx, before); err == nil {
+			before = peeled
+		}
+	}
+	return sha, before, nil
 }
 
 // options is what a pipeline's compilation and its jobs' predefined
