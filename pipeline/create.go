@@ -107,18 +107,38 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 	if err := s.store.CreatePipeline(ctx, &p, jobs, req.RefUpdateID); err != nil {
 		return gantry.Pipeline{}, err
 	}
-	if err := repo.UpdateRef(ctx, pipelineRef(p.ID), sha); err != nil {
-		return gantry.Pipeline{}, fmt.Errorf("keep %s: %w", pipelineRef(p.ID), err)
-	}
 	s.log.Info("pipeline created", "project", req.Project.ID, "pipeline", p.ID, "ref", p.Ref, "source", p.Source, "status", p.Status)
-	if cerr == nil && !skip {
-		s.ensureEnvironments(ctx, p, plan)
-		s.cancelRedundant(ctx, p)
-		if err := s.Advance(ctx, p.ID); err != nil {
-			return gantry.Pipeline{}, err
+	if p.Status != gantry.StatusCreated { // failed or skipped: nothing runs
+		if err := s.keepCommit(ctx, p); err != nil {
+			s.log.Warn("keep pipeline commit", "pipeline", p.ID, "err", err)
 		}
+		return s.store.Pipeline(ctx, p.ID)
+	}
+	s.ensureEnvironments(ctx, p, plan)
+	s.cancelRedundant(ctx, p)
+	if err := s.start(ctx, p); err != nil {
+		// The pipeline is stored: the background loop starts it later
+		// (startStalled); answering an error would invite a duplicate.
+		s.log.Warn("start pipeline; retrying later", "pipeline", p.ID, "err", err)
 	}
 	return s.store.Pipeline(ctx, p.ID)
+}
+
+// start keeps a stored pipeline's commit in refs/pipelines/<id>, where
+// its jobs fetch it from, and then advances it. Until both are done the
+// pipeline stays created, and startStalled retries.
+func (s *Service) start(ctx context.Context, p gantry.Pipeline) error {
+	if err := s.keepCommit(ctx, p); err != nil {
+		return err
+	}
+	return s.Advance(ctx, p.ID)
+}
+
+func (s *Service) keepCommit(ctx context.Context, p gantry.Pipeline) error {
+	if err := s.forge.Repos().Repo(p.ProjectID).UpdateRef(ctx, pipelineRef(p.ID), p.SHA); err != nil {
+		return fmt.Errorf("keep %s: %w", pipelineRef(p.ID), err)
+	}
+	return nil
 }
 
 // ensureEnvironments creates the environments the pipeline's jobs name,

@@ -13,19 +13,28 @@ import (
 // eventConsumer is the cursor name of push-event processing.
 const eventConsumer = "pipelines"
 
+// stallAfter is how long a pipeline may stay created before the
+// background loop starts it again (see startStalled).
+const stallAfter = time.Minute
+
 // Run does the pipeline work nobody waits for, until ctx ends: it creates
 // pipelines for pushes (resuming from its cursor after a restart), starts
 // delayed jobs when due, fails jobs whose runner went silent, returns
-// unconfirmed claims to the queue, and at start re-advances every
-// unfinished pipeline.
+// unconfirmed claims to the queue, starts pipelines whose start failed,
+// and at start re-advances every unfinished pipeline.
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("reconcile pipelines", "err", err)
 	}
 	tick := time.NewTicker(s.cfg.TickInterval)
 	defer tick.Stop()
+	var stalledChecked time.Time
 	for {
-		for _, step := range []func(context.Context) error{s.consumeEvents, s.startDue, s.failSilent} {
+		steps := []func(context.Context) error{s.consumeEvents, s.startDue, s.failSilent}
+		if now := s.now(); now.Sub(stalledChecked) >= stallAfter/2 {
+			steps, stalledChecked = append(steps, s.startStalled), now
+		}
+		for _, step := range steps {
 			if err := step(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("pipeline background step", "err", err)
 			}
@@ -40,18 +49,68 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Reconcile re-advances every unfinished pipeline, so that a transition a
-// crash interrupted (a pipeline created but not yet advanced) completes.
+// crash interrupted completes, after making sure each one's commit is kept
+// in refs/pipelines/<id>: a crash between storing a pipeline and writing
+// that ref would leave jobs that cannot fetch.
 func (s *Service) Reconcile(ctx context.Context) error {
-	ids, err := s.store.UnfinishedPipelines(ctx)
+	ps, err := s.store.UnfinishedPipelines(ctx)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := s.Advance(ctx, id); err != nil {
-			s.log.Warn("reconcile pipeline", "pipeline", id, "err", err)
+	s.keepCommits(ctx, ps)
+	for _, p := range ps {
+		if err := s.Advance(ctx, p.ID); err != nil {
+			s.log.Warn("reconcile pipeline", "pipeline", p.ID, "err", err)
 		}
 	}
 	return nil
+}
+
+// startStalled starts pipelines stored but left created for a while:
+// their start failed after the pipeline was saved (see start).
+func (s *Service) startStalled(ctx context.Context) error {
+	ps, err := s.store.StalledPipelines(ctx, s.now().Add(-stallAfter))
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := s.start(ctx, p); err != nil {
+			s.log.Warn("start stalled pipeline", "pipeline", p.ID, "err", err)
+		} else {
+			s.log.Info("started stalled pipeline", "pipeline", p.ID)
+		}
+	}
+	return nil
+}
+
+// keepCommits writes the refs/pipelines/<id> missing among pipelines',
+// reading each project's refs once.
+func (s *Service) keepCommits(ctx context.Context, ps []gantry.Pipeline) {
+	byProject := map[int64][]gantry.Pipeline{}
+	for _, p := range ps {
+		byProject[p.ProjectID] = append(byProject[p.ProjectID], p)
+	}
+	for projectID, ps := range byProject {
+		names := make([]string, len(ps))
+		for i, p := range ps {
+			names[i] = pipelineRef(p.ID)
+		}
+		have, err := s.forge.Repos().Repo(projectID).Refs(ctx, names...)
+		if err != nil {
+			s.log.Warn("read pipeline refs", "project", projectID, "err", err)
+			continue
+		}
+		for _, p := range ps {
+			if _, ok := have[pipelineRef(p.ID)]; ok {
+				continue
+			}
+			if err := s.keepCommit(ctx, p); err != nil {
+				s.log.Warn("restore pipeline ref", "pipeline", p.ID, "err", err)
+			} else {
+				s.log.Info("restored pipeline ref", "pipeline", p.ID)
+			}
+		}
+	}
 }
 
 // consumeEvents creates a pipeline for each new branch or tag tip pushed.
@@ -196,6 +255,9 @@ func (s *Service) cancelRedundant(ctx context.Context, p gantry.Pipeline) {
 // StartDue and FailSilent run one round of the background checks (Run
 // calls them every tick; tests call them directly).
 func (s *Service) StartDue(ctx context.Context) error { return s.startDue(ctx) }
+
+// StartStalled starts pipelines whose start failed; see Run.
+func (s *Service) StartStalled(ctx context.Context) error { return s.startStalled(ctx) }
 
 // FailSilent fails jobs whose runner went silent; see Run.
 func (s *Service) FailSilent(ctx context.Context) error { return s.failSilent(ctx) }
