@@ -86,7 +86,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 	var plan *ci.Plan
 	var cerr error
 	if !skip {
-		plan, cerr = ci.Compile(ctx, src.Content, opts)
+		if plan, cerr = s.compile(ctx, src.Content, opts); ctx.Err() != nil {
+			return gantry.Pipeline{}, ctx.Err() // not the configuration's fault
+		}
 	}
 	var jobs []*gantry.Job
 	switch {

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -21,9 +23,10 @@ const stallAfter = time.Minute
 // pipelines for pushes (resuming from its cursor after a restart), starts
 // delayed jobs when due, fails jobs whose runner went silent, returns
 // unconfirmed claims to the queue, starts pipelines whose start failed,
-// and at start re-advances every unfinished pipeline.
+// and at start re-advances every unfinished pipeline. A panic in any of
+// this is logged and the loop goes on.
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+	if err := guard(s.Reconcile)(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("reconcile pipelines", "err", err)
 	}
 	tick := time.NewTicker(s.cfg.TickInterval)
@@ -35,7 +38,7 @@ func (s *Service) Run(ctx context.Context) error {
 			steps, stalledChecked = append(steps, s.startStalled), now
 		}
 		for _, step := range steps {
-			if err := step(ctx); err != nil && ctx.Err() == nil {
+			if err := guard(step)(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("pipeline background step", "err", err)
 			}
 		}
@@ -116,7 +119,7 @@ func (s *Service) keepCommits(ctx context.Context, ps []gantry.Pipeline) {
 // consumeEvents creates a pipeline for each new branch or tag tip pushed.
 // The cursor moves only past events that were handled, and a pipeline is
 // tied to its event, so a crash anywhere here neither loses nor doubles a
-// pipeline.
+// pipeline. An event whose handling panics is logged and skipped.
 func (s *Service) consumeEvents(ctx context.Context) error {
 	after, err := s.store.Cursor(ctx, eventConsumer)
 	if err != nil {
@@ -128,7 +131,12 @@ func (s *Service) consumeEvents(ctx context.Context) error {
 			return err
 		}
 		for _, e := range events {
-			if err := s.handleEvent(ctx, e); err != nil {
+			err := guard(func(ctx context.Context) error { return s.handleEvent(ctx, e) })(ctx)
+			var p *panicError
+			if errors.As(err, &p) {
+				// It would panic again: skip it rather than retry forever.
+				s.log.Error("push event skipped", "event", e.ID, "project", e.ProjectID, "ref", e.Ref, "err", err)
+			} else if err != nil {
 				return err
 			}
 			if err := s.store.SetCursor(ctx, eventConsumer, e.ID); err != nil {
@@ -165,6 +173,28 @@ func (s *Service) handleEvent(ctx context.Context, e gantry.RefUpdate) error {
 		return nil
 	}
 	return err
+}
+
+// panicError is a panic that guard recovered from, with its stack.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.value, e.stack) }
+
+// guard runs fn and turns a panic into a *panicError for the caller to
+// log: one bad pipeline or push must not stop the background loop (and
+// the server with it).
+func guard(fn func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = &panicError{value: r, stack: debug.Stack()}
+			}
+		}()
+		return fn(ctx)
+	}
 }
 
 // startDue queues delayed jobs whose start time has come.

@@ -23,6 +23,8 @@ import (
 type harness struct {
 	t       *testing.T
 	store   *store.Store
+	forge   *forge.Service
+	cfg     pipeline.Config // svc's
 	svc     *pipeline.Service
 	project gantry.Project
 	user    gantry.User
@@ -43,7 +45,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: st, user: u, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	h := &harness{t: t, store: st, forge: f, user: u, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	st.SetClock(func() time.Time { return h.now })
 	ns, err := st.UserNamespace(t.Context(), u.ID)
 	if err == nil {
@@ -54,9 +56,18 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.repo = f.Repos().Path(h.project.ID)
 	ext, _ := url.Parse("http://gantry.test")
-	h.svc = pipeline.New(pipeline.Config{Store: st, Forge: f, ExternalURL: ext, Now: func() time.Time { return h.now },
-		SilentTimeout: time.Minute})
+	h.cfg = pipeline.Config{Store: st, Forge: f, ExternalURL: ext, Now: func() time.Time { return h.now },
+		SilentTimeout: time.Minute}
+	h.svc = pipeline.New(h.cfg)
 	return h
+}
+
+// service returns another service on the harness's store and forge, with
+// the harness's settings changed by edit.
+func (h *harness) service(edit func(*pipeline.Config)) *pipeline.Service {
+	cfg := h.cfg
+	edit(&cfg)
+	return pipeline.New(cfg)
 }
 
 // push commits the CI config and pushes it to the project's repository.
