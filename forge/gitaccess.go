@@ -22,9 +22,9 @@ var _ smarthttp.Authorizer = (*Service)(nil)
 // credentials (a token as password with any username, or a password),
 // finds the project, checks token scopes and the actor's role, and for a
 // push to a path that does not exist creates a private project in the
-// actor's namespace ("push to create", as GitLab does). A push's ref
-// updates are then vetted against the project's protected branches and
-// tags (see checkUpdates).
+// actor's namespace ("push to create", as GitLab does) if the actor's
+// token allows pushing. A push's ref updates are then vetted against the
+// project's protected branches and tags (see checkUpdates).
 func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials, path string, push bool) (smarthttp.Repository, error) {
 	var actor auth.Actor
 	if creds.Present && creds.Username == "gitlab-ci-token" {
@@ -45,7 +45,10 @@ func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials,
 		action = auth.PushCode
 	}
 	p, err := s.store.ProjectByPath(ctx, path)
-	if isNotFound(err) && push && !actor.Anonymous() && actor.Job == nil {
+	if isNotFound(err) && push && !actor.Anonymous() && gitScopeOK(actor, push) {
+		// Only a credential that may push creates (GitLab's push_code
+		// ability; never a job token); otherwise the path is not found,
+		// as in GitLab, which tells nothing about other paths.
 		p, err = s.pushToCreate(ctx, actor, path)
 	}
 	if err != nil {
