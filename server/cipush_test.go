@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +57,32 @@ func TestAnnotatedTagPipeline(t *testing.T) {
 	}
 	if ps := f.waitPipelines(t, p.ID, 1); ps[0].SHA != commit || ps[0].Ref != "v1" {
 		t.Errorf("pipeline %s at %s, want v1 at the commit %s", ps[0].Ref, ps[0].SHA, commit)
+	}
+}
+
+// TestPushCannotTouchPipelineRefs: nobody, not even an administrator,
+// deletes or moves a pipeline's refs/pipelines/<id> by pushing (jobs
+// fetch their commit from it), as in GitLab.
+func TestPushCannotTouchPipelineRefs(t *testing.T) {
+	f := newFixture(t)
+	p := f.project(t, "app", gl.PrivateVisibility)
+	dev := f.user(t, "dev", p.ID, gl.DeveloperPermissions)
+	rootURL := gittest.URLWithAuth(p.HTTPURLToRepo, "root", servertest.RootToken)
+	wt := gittest.NewWorkTree(t, "main", map[string]string{".gitlab-ci.yml": "j:\n  script: [x]\n"})
+	gittest.Run(t, wt, "push", "-q", rootURL, "main")
+	pl := f.waitPipelines(t, p.ID, 1)[0]
+	ref := fmt.Sprintf("refs/pipelines/%d", pl.ID)
+	gittest.Commit(t, wt, "other", map[string]string{"x": "y\n"})
+	for _, c := range []struct{ who, url, refspec string }{
+		{"developer", gittest.URLWithAuth(p.HTTPURLToRepo, "dev", dev), ":" + ref},
+		{"developer", gittest.URLWithAuth(p.HTTPURLToRepo, "dev", dev), "HEAD:" + ref},
+		{"administrator", rootURL, ":" + ref},
+	} {
+		if out, err := gittest.Try(t, wt, "push", "--force", c.url, c.refspec); err == nil || !strings.Contains(out, "hidden ref") {
+			t.Errorf("%s pushes %s: err %v, output:\n%s", c.who, c.refspec, err, out)
+		}
+	}
+	if out := gittest.Run(t, wt, "ls-remote", rootURL, ref); !strings.HasPrefix(out, pl.SHA+"\t"+ref) {
+		t.Errorf("%s after the pushes: %q, want %s", ref, out, pl.SHA)
 	}
 }

@@ -64,6 +64,24 @@ type Handler struct {
 	hooks hookInstaller
 }
 
+// hiddenRefs are the ref namespaces the server owns, GitLab's: receive-pack
+// neither advertises them nor lets a push create, update or delete them
+// (receive.hideRefs, as Gitaly configures it; git answers "deny updating a
+// hidden ref"). Fetches still see them: runners fetch refs/pipelines/<id>
+// by name, which a ref hidden from upload-pack would refuse.
+var hiddenRefs = []string{"refs/environments/", "refs/keep-around/", "refs/merge-requests/", "refs/pipelines/"}
+
+// command returns the git command of a service.
+func command(sub string, args ...string) *git.Command {
+	cmd := git.NewCommand(sub, args...)
+	if sub == "receive-pack" {
+		for _, ref := range hiddenRefs {
+			cmd.Config("receive.hideRefs", ref)
+		}
+	}
+	return cmd
+}
+
 // services maps the URL's service name to the git subcommand.
 var services = map[string]string{"git-upload-pack": "upload-pack", "git-receive-pack": "receive-pack"}
 
@@ -164,7 +182,7 @@ func (h *Handler) advertise(w http.ResponseWriter, r *http.Request, repo Reposit
 		// Protocol v0/v1 starts with the service announcement; v2 doesn't.
 		io.WriteString(w, pktLine("# service="+service+"\n")+"0000")
 	}
-	cmd := git.NewCommand(sub, "--stateless-rpc", "--advertise-refs", ".").Dir(repo.Repo.Dir).Env(env...)
+	cmd := command(sub, "--stateless-rpc", "--advertise-refs", ".").Dir(repo.Repo.Dir).Env(env...)
 	if err := cmd.Run(r.Context(), nil, w); err != nil {
 		h.log().Error("git advertise refs", "service", service, "err", err)
 	}
@@ -196,7 +214,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo Repository, s
 	w.Header().Set("Content-Type", "application/x-"+service+"-result")
 	// A clone of a big repository takes as long as it takes; the client's
 	// disconnect (the request context) ends it.
-	cmd := git.NewCommand(sub, "--stateless-rpc", ".").Dir(repo.Repo.Dir).Env(protocolEnv(r)...).Env(env...).Timeout(0)
+	cmd := command(sub, "--stateless-rpc", ".").Dir(repo.Repo.Dir).Env(protocolEnv(r)...).Env(env...).Timeout(0)
 	fw := &flushWriter{w: w, f: http.NewResponseController(w)}
 	err := cmd.Run(r.Context(), body, fw)
 	if err != nil {
