@@ -72,11 +72,11 @@ func TestLoopSurvivesPanic(t *testing.T) {
 		}}
 	})
 	h.push("build:\n  script: [x]\n")
-	if _, err := h.forge.SyncRefs(t.Context(), h.project.ID, h.user.ID); err != nil {
+	if _, err := h.forge.SyncRefs(t.Context(), h.project.ID, store.Push{}); err != nil {
 		t.Fatal(err)
 	}
 	h.push("build:\n  script: [y]\n")
-	events, err := h.forge.SyncRefs(t.Context(), h.project.ID, h.user.ID)
+	events, err := h.forge.SyncRefs(t.Context(), h.project.ID, store.Push{})
 	if err != nil || len(events) != 1 {
 		t.Fatalf("second push: %v, %v", events, err)
 	}

@@ -99,13 +99,19 @@ func TestVetPush(t *testing.T) {
 	})
 	t.Run("allowed commands reach receive-pack", func(t *testing.T) {
 		hooks := t.TempDir()
-		h := &Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: repoDir}, CheckUpdates: ffOnly}}, HooksDir: hooks}
+		var pushed []RefCommand
+		h := &Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: repoDir}, CheckUpdates: ffOnly,
+			Pushed: func(_ context.Context, cmds []RefCommand) error { pushed = cmds; return nil }}}, HooksDir: hooks}
 		// Deleting a ref that doesn't exist: receive-pack answers for it,
 		// which shows it read the replayed command list.
 		rec := post(t, h, []byte(pkts(a+" "+zero+" refs/heads/gone\x00report-status delete-refs", "")), false)
 		body, _ := io.ReadAll(rec.Body)
 		if rec.Code != http.StatusOK || !bytes.Contains(body, []byte("refs/heads/gone")) {
 			t.Errorf("status %d body %q", rec.Code, body)
+		}
+		// Pushed learns the commands, to attribute what they changed.
+		if diff := cmp.Diff([]RefCommand{{a, zero, "refs/heads/gone"}}, pushed); diff != "" {
+			t.Errorf("Pushed got (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -30,8 +30,9 @@ type Credentials struct {
 type Repository struct {
 	Repo      git.Repo
 	ProjectID int64
-	// Pushed, if set, is called after a successful receive-pack.
-	Pushed func(ctx context.Context) error
+	// Pushed, if set, is called after receive-pack, successful or not,
+	// with the push's commands (those CheckUpdates let through).
+	Pushed func(ctx context.Context, cmds []RefCommand) error
 	// CheckUpdates, if set, vets a push's ref updates before receive-pack
 	// sees them. A *RefusedError refuses the whole push with GitLab's
 	// message; any other error fails the request. It returns the refs
@@ -204,9 +205,10 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo Repository, s
 		body = zr
 	}
 	var env []string
+	var cmds []RefCommand
 	if sub == "receive-pack" {
 		var done bool
-		if body, env, done = h.vetPush(w, r, repo, body); done {
+		if body, cmds, env, done = h.vetPush(w, r, repo, body); done {
 			return
 		}
 	}
@@ -223,7 +225,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo Repository, s
 	if sub == "receive-pack" && repo.Pushed != nil {
 		// Even a failed receive-pack may have moved some refs; Pushed
 		// reconciles whatever the repository now holds.
-		if perr := repo.Pushed(context.WithoutCancel(r.Context())); perr != nil {
+		if perr := repo.Pushed(context.WithoutCancel(r.Context()), cmds); perr != nil {
 			h.log().Error("record push", "project", repo.ProjectID, "err", perr)
 		}
 	}
