@@ -247,18 +247,19 @@ func (s *Server) mayRunFor(ctx context.Context, actor auth.Actor, pa forge.Proje
 }
 
 // mayCreateFor checks that the actor may create a pipeline for ref (a
-// branch, else a tag); if not it answers as GitLab does, with the reason
-// under "base", and returns false.
+// branch or a tag, see pipeline.Service.ResolveRef); if not it answers as
+// GitLab does, with the reason under "base", and returns false.
 func (s *Server) mayCreateFor(w http.ResponseWriter, r *http.Request, actor auth.Actor, pa forge.ProjectAccess, ref string) bool {
-	branches, err := s.Forge.Repos().Repo(pa.Project.ID).Refs(r.Context(), "refs/heads/"+ref)
+	name, tag, err := s.Pipelines.ResolveRef(r.Context(), pa.Project.ID, ref)
 	if err == nil {
-		_, branch := branches["refs/heads/"+ref]
-		err = s.mayRunFor(r.Context(), actor, pa, ref, !branch)
+		err = s.mayRunFor(r.Context(), actor, pa, name, tag)
 	}
 	switch {
 	case errors.Is(err, gantry.ErrForbidden):
 		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"base": []string{
 			"Insufficient permissions for protected ref '" + ref + "'"}}})
+	case errors.Is(err, gantry.ErrInvalid):
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"base": []string{detailOf(err)}}})
 	case err != nil:
 		s.fail(w, r, err, "Project")
 	}

@@ -22,9 +22,9 @@ var _ smarthttp.Authorizer = (*Service)(nil)
 // credentials (a token as password with any username, or a password),
 // finds the project, checks token scopes and the actor's role, and for a
 // push to a path that does not exist creates a private project in the
-// actor's namespace ("push to create", as GitLab does). A push's ref
-// updates are then vetted against the project's protected branches and
-// tags (see checkUpdates).
+// actor's namespace ("push to create", as GitLab does) if the actor's
+// token allows pushing. A push's ref updates are then vetted against the
+// project's protected branches and tags (see checkUpdates).
 func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials, path string, push bool) (smarthttp.Repository, error) {
 	var actor auth.Actor
 	if creds.Present && creds.Username == "gitlab-ci-token" {
@@ -45,7 +45,10 @@ func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials,
 		action = auth.PushCode
 	}
 	p, err := s.store.ProjectByPath(ctx, path)
-	if isNotFound(err) && push && !actor.Anonymous() && actor.Job == nil {
+	if isNotFound(err) && push && !actor.Anonymous() && gitScopeOK(actor, push) {
+		// Only a credential that may push creates (GitLab's push_code
+		// ability; never a job token); otherwise the path is not found,
+		// as in GitLab, which tells nothing about other paths.
 		p, err = s.pushToCreate(ctx, actor, path)
 	}
 	if err != nil {
@@ -66,8 +69,8 @@ func (s *Service) AuthorizeGit(ctx context.Context, creds smarthttp.Credentials,
 	repo := smarthttp.Repository{Repo: s.repos.Repo(p.ID), ProjectID: p.ID}
 	if push {
 		uid := actor.User.ID
-		repo.Pushed = func(ctx context.Context) error {
-			_, err := s.SyncRefs(ctx, p.ID, uid)
+		repo.Pushed = func(ctx context.Context, cmds []smarthttp.RefCommand) error {
+			_, err := s.SyncRefs(ctx, p.ID, store.Push{UserID: uid, Refs: pushedRefs(cmds)})
 			return err
 		}
 		u := pusher{level: pa.Level, admin: actor.Admin()}
@@ -105,10 +108,24 @@ func (s *Service) pushToCreate(ctx context.Context, actor auth.Actor, path strin
 	return p, err
 }
 
+// pushedRefs maps the refs a push's commands change to the objects they
+// send (gantry.ZeroSHA for deletions), for store.Push.
+func pushedRefs(cmds []smarthttp.RefCommand) map[string]string {
+	refs := make(map[string]string, len(cmds))
+	for _, c := range cmds {
+		refs[c.Ref] = c.New
+		if c.Delete() {
+			refs[c.Ref] = gantry.ZeroSHA
+		}
+	}
+	return refs
+}
+
 // SyncRefs records what changed in a project's branches and tags since the
-// last sync as durable RefUpdate events (see store.SyncRefs). userID is the
-// pusher, or 0 when unknown. Calls for one project are serialised.
-func (s *Service) SyncRefs(ctx context.Context, projectID, userID int64) ([]gantry.RefUpdate, error) {
+// last sync as durable RefUpdate events (see store.SyncRefs): the changes
+// push asked for as its user's, any other with user 0 (a concurrent push's,
+// or found at start-up). Calls for one project are serialised.
+func (s *Service) SyncRefs(ctx context.Context, projectID int64, push store.Push) ([]gantry.RefUpdate, error) {
 	mu, _ := s.pushMu.LoadOrStore(projectID, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
@@ -116,7 +133,7 @@ func (s *Service) SyncRefs(ctx context.Context, projectID, userID int64) ([]gant
 	if err != nil {
 		return nil, fmt.Errorf("read refs of project %d: %w", projectID, err)
 	}
-	ups, err := s.store.SyncRefs(ctx, projectID, userID, tips)
+	ups, err := s.store.SyncRefs(ctx, projectID, tips, push)
 	if err == nil && len(ups) > 0 {
 		for _, fn := range s.onPush {
 			fn()
@@ -139,7 +156,7 @@ func (s *Service) Recover(ctx context.Context) error {
 			if err := removeStaleLocks(s.repos.Path(p.ID)); err != nil {
 				s.log.Warn("remove stale git locks", "project", p.ID, "err", err)
 			}
-			if ups, err := s.SyncRefs(ctx, p.ID, 0); err != nil {
+			if ups, err := s.SyncRefs(ctx, p.ID, store.Push{}); err != nil {
 				s.log.Warn("recover refs", "project", p.ID, "err", err)
 			} else if len(ups) > 0 {
 				s.log.Info("recovered ref updates", "project", p.ID, "count", len(ups))

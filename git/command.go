@@ -25,6 +25,7 @@ const DefaultTimeout = 2 * time.Minute
 // add arguments with Opt (trusted literals) and Arg (user values), run it
 // with Run or Output.
 type Command struct {
+	config  []string // -c key=value, before the subcommand
 	args    []string
 	dir     string
 	env     []string
@@ -61,6 +62,13 @@ func (c *Command) Arg(values ...string) *Command {
 func (c *Command) Paths(paths ...string) *Command {
 	c.args = append(c.args, "--")
 	c.args = append(c.args, paths...)
+	return c
+}
+
+// Config sets a configuration variable for this command only (git -c);
+// key and value are trusted literals.
+func (c *Command) Config(key, value string) *Command {
+	c.config = append(c.config, "-c", key+"="+value)
 	return c
 }
 
@@ -107,7 +115,8 @@ func (c *Command) Run(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	cmd := exec.CommandContext(ctx, "git", c.args...)
+	args := append(append([]string(nil), c.config...), c.args...)
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = c.dir
 	cmd.Env = append(baseEnv(), c.env...)
 	cmd.Stdin, cmd.Stdout = stdin, stdout

@@ -30,8 +30,11 @@ var (
 
 // CreateRequest says which pipeline to create.
 type CreateRequest struct {
-	Project   gantry.Project
-	Ref       string // branch or tag name
+	Project gantry.Project
+	// Ref is the branch or tag: a full name ("refs/heads/x",
+	// "refs/tags/x"), as pushes give it, or a short one, which must not
+	// name both a branch and a tag (see ResolveRef).
+	Ref       string
 	SHA       string // "" resolves Ref
 	BeforeSHA string // for pushes; "" or zeros for new refs
 	Source    string // push, web, api, trigger, schedule, …
@@ -49,7 +52,11 @@ type CreateRequest struct {
 // without jobs.
 func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipeline, error) {
 	repo := s.forge.Repos().Repo(req.Project.ID)
-	tag, sha, err := resolveRef(ctx, repo, req.Ref, req.SHA)
+	ref, err := resolveRef(ctx, repo, req.Ref)
+	if err != nil {
+		return gantry.Pipeline{}, err
+	}
+	sha, before, err := commitsOf(ctx, repo, ref, req)
 	if err != nil {
 		return gantry.Pipeline{}, err
 	}
@@ -59,13 +66,13 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 	} else if err != nil {
 		return gantry.Pipeline{}, err
 	}
-	p := gantry.Pipeline{ProjectID: req.Project.ID, Ref: req.Ref, Tag: tag, SHA: sha, BeforeSHA: req.BeforeSHA,
+	p := gantry.Pipeline{ProjectID: req.Project.ID, Ref: ref.name, Tag: ref.tag, SHA: sha, BeforeSHA: before,
 		Source: req.Source, UserID: req.User.ID, Variables: req.Variables, Status: gantry.StatusCreated}
 	if p.BeforeSHA == "" {
 		p.BeforeSHA = gantry.ZeroSHA
 	}
 	if s.cfg.Variables != nil {
-		if p.Protected, err = s.cfg.Variables.RefProtected(ctx, req.Project.ID, req.Ref, tag); err != nil {
+		if p.Protected, err = s.cfg.Variables.RefProtected(ctx, req.Project.ID, ref.name, ref.tag); err != nil {
 			return gantry.Pipeline{}, err
 		}
 	}
@@ -79,7 +86,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 	var plan *ci.Plan
 	var cerr error
 	if !skip {
-		plan, cerr = ci.Compile(ctx, src.Content, opts)
+		if plan, cerr = s.compile(ctx, src.Content, opts); ctx.Err() != nil {
+			return gantry.Pipeline{}, ctx.Err() // not the configuration's fault
+		}
 	}
 	var jobs []*gantry.Job
 	switch {
@@ -100,18 +109,38 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipelin
 	if err := s.store.CreatePipeline(ctx, &p, jobs, req.RefUpdateID); err != nil {
 		return gantry.Pipeline{}, err
 	}
-	if err := repo.UpdateRef(ctx, pipelineRef(p.ID), sha); err != nil {
-		return gantry.Pipeline{}, fmt.Errorf("keep %s: %w", pipelineRef(p.ID), err)
-	}
 	s.log.Info("pipeline created", "project", req.Project.ID, "pipeline", p.ID, "ref", p.Ref, "source", p.Source, "status", p.Status)
-	if cerr == nil && !skip {
-		s.ensureEnvironments(ctx, p, plan)
-		s.cancelRedundant(ctx, p)
-		if err := s.Advance(ctx, p.ID); err != nil {
-			return gantry.Pipeline{}, err
+	if p.Status != gantry.StatusCreated { // failed or skipped: nothing runs
+		if err := s.keepCommit(ctx, p); err != nil {
+			s.log.Warn("keep pipeline commit", "pipeline", p.ID, "err", err)
 		}
+		return s.store.Pipeline(ctx, p.ID)
+	}
+	s.ensureEnvironments(ctx, p, plan)
+	s.cancelRedundant(ctx, p)
+	if err := s.start(ctx, p); err != nil {
+		// The pipeline is stored: the background loop starts it later
+		// (startStalled); answering an error would invite a duplicate.
+		s.log.Warn("start pipeline; retrying later", "pipeline", p.ID, "err", err)
 	}
 	return s.store.Pipeline(ctx, p.ID)
+}
+
+// start keeps a stored pipeline's commit in refs/pipelines/<id>, where
+// its jobs fetch it from, and then advances it. Until both are done the
+// pipeline stays created, and startStalled retries.
+func (s *Service) start(ctx context.Context, p gantry.Pipeline) error {
+	if err := s.keepCommit(ctx, p); err != nil {
+		return err
+	}
+	return s.Advance(ctx, p.ID)
+}
+
+func (s *Service) keepCommit(ctx context.Context, p gantry.Pipeline) error {
+	if err := s.forge.Repos().Repo(p.ProjectID).UpdateRef(ctx, pipelineRef(p.ID), p.SHA); err != nil {
+		return fmt.Errorf("keep %s: %w", pipelineRef(p.ID), err)
+	}
+	return nil
 }
 
 // ensureEnvironments creates the environments the pipeline's jobs name,
@@ -148,28 +177,79 @@ func skipsCI(message string) bool {
 
 func pipelineRef(id int64) string { return "refs/pipelines/" + strconv.FormatInt(id, 10) }
 
-// resolveRef finds whether ref is a tag or a branch and, without sha, the
-// commit it points at.
-func resolveRef(ctx context.Context, repo git.Repo, ref, sha string) (bool, string, error) {
-	refs, err := repo.Refs(ctx, "refs/heads/"+ref, "refs/tags/"+ref)
+// branchOrTag is the branch or tag a pipeline runs for.
+type branchOrTag struct {
+	name string
+	tag  bool
+}
+
+func (r branchOrTag) full() string {
+	if r.tag {
+		return "refs/tags/" + r.name
+	}
+	return "refs/heads/" + r.name
+}
+
+// ResolveRef says which branch or tag ref names in a project, as pipeline
+// creation reads it: a full name ("refs/heads/x", "refs/tags/x") names
+// one; a short name must name a branch or a tag, not both. Otherwise the
+// error is gantry.ErrInvalid with GitLab's reason ("Reference not found",
+// "Ref is ambiguous").
+func (s *Service) ResolveRef(ctx context.Context, projectID int64, ref string) (name string, tag bool, err error) {
+	r, err := resolveRef(ctx, s.forge.Repos().Repo(projectID), ref)
+	return r.name, r.tag, err
+}
+
+func resolveRef(ctx context.Context, repo git.Repo, ref string) (branchOrTag, error) {
+	candidates := []string{"refs/heads/" + ref, "refs/tags/" + ref}
+	if strings.HasPrefix(ref, "refs/heads/") || strings.HasPrefix(ref, "refs/tags/") {
+		candidates = []string{ref}
+	}
+	refs, err := repo.Refs(ctx, candidates...)
 	if err != nil {
-		return false, "", err
+		return branchOrTag{}, err
 	}
-	_, isBranch := refs["refs/heads/"+ref]
-	_, isTag := refs["refs/tags/"+ref]
-	if !isBranch && !isTag {
-		return false, "", fmt.Errorf("%w: reference not found: %s", gantry.ErrInvalid, ref)
-	}
-	full := "refs/heads/" + ref
-	if !isBranch {
-		full = "refs/tags/" + ref
-	}
-	if sha == "" {
-		if sha, err = repo.ResolveCommit(ctx, full); err != nil {
-			return false, "", err
+	var found []string
+	for _, c := range candidates {
+		if _, ok := refs[c]; ok {
+			found = append(found, c)
 		}
 	}
-	return !isBranch, sha, nil
+	switch len(found) {
+	case 0:
+		return branchOrTag{}, fmt.Errorf("%w: Reference not found", gantry.ErrInvalid)
+	case 1:
+	default:
+		return branchOrTag{}, fmt.Errorf("%w: Ref is ambiguous", gantry.ErrInvalid)
+	}
+	if name, ok := strings.CutPrefix(found[0], "refs/tags/"); ok {
+		return branchOrTag{name: name, tag: true}, nil
+	}
+	return branchOrTag{name: strings.TrimPrefix(found[0], "refs/heads/")}, nil
+}
+
+// commitsOf returns the commit a pipeline runs and the one before it. A
+// push gives the objects its ref pointed at, which for an annotated tag
+// is the tag object: the pipeline's sha (CI_COMMIT_SHA, commit statuses)
+// is the commit it tags.
+func commitsOf(ctx context.Context, repo git.Repo, ref branchOrTag, req CreateRequest) (sha, before string, err error) {
+	rev := req.SHA
+	if rev == "" {
+		rev = ref.full()
+	}
+	sha, err = repo.ResolveCommit(ctx, rev)
+	if errors.Is(err, gantry.ErrNotFound) {
+		return "", "", fmt.Errorf("%w: Commit not found", gantry.ErrInvalid)
+	} else if err != nil {
+		return "", "", err
+	}
+	before = req.BeforeSHA
+	if ref.tag && before != "" && before != gantry.ZeroSHA {
+		if peeled, err := repo.ResolveCommit(ctx, before); err == nil {
+			before = peeled
+		}
+	}
+	return sha, before, nil
 }
 
 // options is what a pipeline's compilation and its jobs' predefined

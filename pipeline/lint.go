@@ -14,15 +14,16 @@ import (
 func (s *Service) Lint(ctx context.Context, proj gantry.Project, user gantry.User, ref, content string, fromRepo bool) (*ci.LintResult, error) {
 	repo := s.forge.Repos().Repo(proj.ID)
 	p := gantry.Pipeline{ProjectID: proj.ID, Ref: ref, Source: "push", BeforeSHA: gantry.ZeroSHA}
-	tag, sha, err := resolveRef(ctx, repo, ref, "")
-	switch {
-	case err == nil:
-		p.Tag, p.SHA = tag, sha
-	case fromRepo:
+	r, err := resolveRef(ctx, repo, ref)
+	if err == nil {
+		p.Ref, p.Tag = r.name, r.tag
+		p.SHA, err = repo.ResolveCommit(ctx, r.full())
+	}
+	if err != nil && fromRepo {
 		return nil, err
 	}
 	if fromRepo {
-		b, err := repo.ReadFile(ctx, sha, ConfigPath, 4<<20)
+		b, err := repo.ReadFile(ctx, p.SHA, ConfigPath, 4<<20)
 		if errors.Is(err, gantry.ErrNotFound) {
 			return &ci.LintResult{Errors: []string{"Please provide content of .gitlab-ci.yml"}, Warnings: []string{}, Jobs: []ci.LintJob{}}, nil
 		} else if err != nil {

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -13,20 +15,30 @@ import (
 // eventConsumer is the cursor name of push-event processing.
 const eventConsumer = "pipelines"
 
+// stallAfter is how long a pipeline may stay created before the
+// background loop starts it again (see startStalled).
+const stallAfter = time.Minute
+
 // Run does the pipeline work nobody waits for, until ctx ends: it creates
 // pipelines for pushes (resuming from its cursor after a restart), starts
 // delayed jobs when due, fails jobs whose runner went silent, returns
-// unconfirmed claims to the queue, and at start re-advances every
-// unfinished pipeline.
+// unconfirmed claims to the queue, starts pipelines whose start failed,
+// and at start re-advances every unfinished pipeline. A panic in any of
+// this is logged and the loop goes on.
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+	if err := guard(s.Reconcile)(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("reconcile pipelines", "err", err)
 	}
 	tick := time.NewTicker(s.cfg.TickInterval)
 	defer tick.Stop()
+	var stalledChecked time.Time
 	for {
-		for _, step := range []func(context.Context) error{s.consumeEvents, s.startDue, s.failSilent} {
-			if err := step(ctx); err != nil && ctx.Err() == nil {
+		steps := []func(context.Context) error{s.consumeEvents, s.startDue, s.failSilent}
+		if now := s.now(); now.Sub(stalledChecked) >= stallAfter/2 {
+			steps, stalledChecked = append(steps, s.startStalled), now
+		}
+		for _, step := range steps {
+			if err := guard(step)(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("pipeline background step", "err", err)
 			}
 		}
@@ -40,24 +52,74 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Reconcile re-advances every unfinished pipeline, so that a transition a
-// crash interrupted (a pipeline created but not yet advanced) completes.
+// crash interrupted completes, after making sure each one's commit is kept
+// in refs/pipelines/<id>: a crash between storing a pipeline and writing
+// that ref would leave jobs that cannot fetch.
 func (s *Service) Reconcile(ctx context.Context) error {
-	ids, err := s.store.UnfinishedPipelines(ctx)
+	ps, err := s.store.UnfinishedPipelines(ctx)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := s.Advance(ctx, id); err != nil {
-			s.log.Warn("reconcile pipeline", "pipeline", id, "err", err)
+	s.keepCommits(ctx, ps)
+	for _, p := range ps {
+		if err := s.Advance(ctx, p.ID); err != nil {
+			s.log.Warn("reconcile pipeline", "pipeline", p.ID, "err", err)
 		}
 	}
 	return nil
 }
 
+// startStalled starts pipelines stored but left created for a while:
+// their start failed after the pipeline was saved (see start).
+func (s *Service) startStalled(ctx context.Context) error {
+	ps, err := s.store.StalledPipelines(ctx, s.now().Add(-stallAfter))
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := s.start(ctx, p); err != nil {
+			s.log.Warn("start stalled pipeline", "pipeline", p.ID, "err", err)
+		} else {
+			s.log.Info("started stalled pipeline", "pipeline", p.ID)
+		}
+	}
+	return nil
+}
+
+// keepCommits writes the refs/pipelines/<id> missing among pipelines',
+// reading each project's refs once.
+func (s *Service) keepCommits(ctx context.Context, ps []gantry.Pipeline) {
+	byProject := map[int64][]gantry.Pipeline{}
+	for _, p := range ps {
+		byProject[p.ProjectID] = append(byProject[p.ProjectID], p)
+	}
+	for projectID, ps := range byProject {
+		names := make([]string, len(ps))
+		for i, p := range ps {
+			names[i] = pipelineRef(p.ID)
+		}
+		have, err := s.forge.Repos().Repo(projectID).Refs(ctx, names...)
+		if err != nil {
+			s.log.Warn("read pipeline refs", "project", projectID, "err", err)
+			continue
+		}
+		for _, p := range ps {
+			if _, ok := have[pipelineRef(p.ID)]; ok {
+				continue
+			}
+			if err := s.keepCommit(ctx, p); err != nil {
+				s.log.Warn("restore pipeline ref", "pipeline", p.ID, "err", err)
+			} else {
+				s.log.Info("restored pipeline ref", "pipeline", p.ID)
+			}
+		}
+	}
+}
+
 // consumeEvents creates a pipeline for each new branch or tag tip pushed.
 // The cursor moves only past events that were handled, and a pipeline is
 // tied to its event, so a crash anywhere here neither loses nor doubles a
-// pipeline.
+// pipeline. An event whose handling panics is logged and skipped.
 func (s *Service) consumeEvents(ctx context.Context) error {
 	after, err := s.store.Cursor(ctx, eventConsumer)
 	if err != nil {
@@ -69,7 +131,12 @@ func (s *Service) consumeEvents(ctx context.Context) error {
 			return err
 		}
 		for _, e := range events {
-			if err := s.handleEvent(ctx, e); err != nil {
+			err := guard(func(ctx context.Context) error { return s.handleEvent(ctx, e) })(ctx)
+			var p *panicError
+			if errors.As(err, &p) {
+				// It would panic again: skip it rather than retry forever.
+				s.log.Error("push event skipped", "event", e.ID, "project", e.ProjectID, "ref", e.Ref, "err", err)
+			} else if err != nil {
 				return err
 			}
 			if err := s.store.SetCursor(ctx, eventConsumer, e.ID); err != nil {
@@ -81,12 +148,8 @@ func (s *Service) consumeEvents(ctx context.Context) error {
 }
 
 func (s *Service) handleEvent(ctx context.Context, e gantry.RefUpdate) error {
-	name, isBranch := strings.CutPrefix(e.Ref, "refs/heads/")
-	if !isBranch {
-		var isTag bool
-		if name, isTag = strings.CutPrefix(e.Ref, "refs/tags/"); !isTag {
-			return nil
-		}
+	if !strings.HasPrefix(e.Ref, "refs/heads/") && !strings.HasPrefix(e.Ref, "refs/tags/") {
+		return nil
 	}
 	if e.After == gantry.ZeroSHA {
 		return nil // deletions run no pipeline
@@ -98,7 +161,9 @@ func (s *Service) handleEvent(ctx context.Context, e gantry.RefUpdate) error {
 		return err
 	}
 	user, _ := s.store.User(ctx, e.UserID) // 0 when a restart found the push: no user
-	_, err = s.Create(ctx, CreateRequest{Project: project, Ref: name, SHA: e.After, BeforeSHA: e.Before,
+	// The full ref name: a tag and a branch of the same name are not
+	// the same ref, and the tag's pipeline must not become the branch's.
+	_, err = s.Create(ctx, CreateRequest{Project: project, Ref: e.Ref, SHA: e.After, BeforeSHA: e.Before,
 		Source: "push", User: user, RefUpdateID: e.ID})
 	switch {
 	case err == nil, errors.Is(err, ErrNoConfig), errors.Is(err, ErrFiltered), errors.Is(err, gantry.ErrConflict):
@@ -108,6 +173,28 @@ func (s *Service) handleEvent(ctx context.Context, e gantry.RefUpdate) error {
 		return nil
 	}
 	return err
+}
+
+// panicError is a panic that guard recovered from, with its stack.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.value, e.stack) }
+
+// guard runs fn and turns a panic into a *panicError for the caller to
+// log: one bad pipeline or push must not stop the background loop (and
+// the server with it).
+func guard(fn func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = &panicError{value: r, stack: debug.Stack()}
+			}
+		}()
+		return fn(ctx)
+	}
 }
 
 // startDue queues delayed jobs whose start time has come.
@@ -156,9 +243,9 @@ func (s *Service) failSilent(ctx context.Context) error {
 	return nil
 }
 
-// cancelRedundant cancels older unfinished pipelines of the same ref when
-// every job they started is interruptible (GitLab's "auto-cancel redundant
-// pipelines", on by default).
+// cancelRedundant cancels older unfinished pipelines of the same branch or
+// tag when every job they started is interruptible (GitLab's "auto-cancel
+// redundant pipelines", on by default).
 func (s *Service) cancelRedundant(ctx context.Context, p gantry.Pipeline) {
 	if p.Source != "push" && p.Source != "web" && p.Source != "api" {
 		return
@@ -171,8 +258,8 @@ func (s *Service) cancelRedundant(ctx context.Context, p gantry.Pipeline) {
 		return
 	}
 	for _, o := range older {
-		if o.ID >= p.ID {
-			continue
+		if o.ID >= p.ID || o.Tag != p.Tag {
+			continue // a tag's pipelines are not redundant with a branch's of the same name
 		}
 		err := s.update(ctx, o.ID, func(st *store.PipelineState) error {
 			for _, j := range st.Jobs {
@@ -198,6 +285,9 @@ func (s *Service) cancelRedundant(ctx context.Context, p gantry.Pipeline) {
 // StartDue and FailSilent run one round of the background checks (Run
 // calls them every tick; tests call them directly).
 func (s *Service) StartDue(ctx context.Context) error { return s.startDue(ctx) }
+
+// StartStalled starts pipelines whose start failed; see Run.
+func (s *Service) StartStalled(ctx context.Context) error { return s.startStalled(ctx) }
 
 // FailSilent fails jobs whose runner went silent; see Run.
 func (s *Service) FailSilent(ctx context.Context) error { return s.failSilent(ctx) }

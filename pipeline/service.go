@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/ci"
 	"github.com/gantry-ci/gantry/forge"
 	"github.com/gantry-ci/gantry/store"
 )
@@ -52,7 +53,10 @@ type Config struct {
 	// TickInterval is how often Run looks for due, silent and unconfirmed
 	// jobs and for new push events.
 	TickInterval time.Duration
-	Now          func() time.Time
+	// CompileTimeout bounds the compilation of a pipeline's configuration,
+	// includes included (GitLab's: 30 s).
+	CompileTimeout time.Duration
+	Now            func() time.Time
 }
 
 // Service creates pipelines and drives their jobs.
@@ -63,6 +67,8 @@ type Service struct {
 	log     *slog.Logger
 	wake    chan struct{}
 	commits commitCache // pipeline commits, for predefined variables
+	// compiler is ci.Compile; tests replace it (export_test.go).
+	compiler func(context.Context, []byte, ci.Options) (*ci.Plan, error)
 }
 
 // New returns a Service; zero settings take their defaults.
@@ -82,10 +88,13 @@ func New(cfg Config) *Service {
 	if cfg.TickInterval == 0 {
 		cfg.TickInterval = time.Second
 	}
+	if cfg.CompileTimeout == 0 {
+		cfg.CompileTimeout = 30 * time.Second
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, store: cfg.Store, forge: cfg.Forge, log: cfg.Log, wake: make(chan struct{}, 1)}
+	return &Service{cfg: cfg, store: cfg.Store, forge: cfg.Forge, log: cfg.Log, wake: make(chan struct{}, 1), compiler: ci.Compile}
 }
 
 // Wake makes Run look for new push events now rather than at its next tick.

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,6 +23,8 @@ import (
 type harness struct {
 	t       *testing.T
 	store   *store.Store
+	forge   *forge.Service
+	cfg     pipeline.Config // svc's
 	svc     *pipeline.Service
 	project gantry.Project
 	user    gantry.User
@@ -42,7 +45,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: st, user: u, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	h := &harness{t: t, store: st, forge: f, user: u, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	st.SetClock(func() time.Time { return h.now })
 	ns, err := st.UserNamespace(t.Context(), u.ID)
 	if err == nil {
@@ -53,9 +56,18 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.repo = f.Repos().Path(h.project.ID)
 	ext, _ := url.Parse("http://gantry.test")
-	h.svc = pipeline.New(pipeline.Config{Store: st, Forge: f, ExternalURL: ext, Now: func() time.Time { return h.now },
-		SilentTimeout: time.Minute})
+	h.cfg = pipeline.Config{Store: st, Forge: f, ExternalURL: ext, Now: func() time.Time { return h.now },
+		SilentTimeout: time.Minute}
+	h.svc = pipeline.New(h.cfg)
 	return h
+}
+
+// service returns another service on the harness's store and forge, with
+// the harness's settings changed by edit.
+func (h *harness) service(edit func(*pipeline.Config)) *pipeline.Service {
+	cfg := h.cfg
+	edit(&cfg)
+	return pipeline.New(cfg)
 }
 
 // push commits the CI config and pushes it to the project's repository.
@@ -220,5 +232,57 @@ func TestReconcileAdvancesCreatedPipeline(t *testing.T) {
 	}
 	if j := h.latest(p.ID, "build"); j.Status != gantry.StatusPending {
 		t.Errorf("after reconcile the job is %s", j.Status)
+	}
+}
+
+// TestReconcileRestoresPipelineRef: a pipeline whose refs/pipelines/<id>
+// is missing (a crash right after storing it) gets it back at start-up,
+// so that its jobs can fetch their commit.
+func TestReconcileRestoresPipelineRef(t *testing.T) {
+	h := newHarness(t)
+	p := h.create("build:\n  script: [x]\n")
+	ref := "refs/pipelines/" + itoa(p.ID)
+	gittest.Run(t, h.repo, "update-ref", "-d", ref)
+	if err := h.svc.Reconcile(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := gittest.Try(t, h.repo, "rev-parse", "--verify", ref); err != nil || strings.TrimSpace(got) != p.SHA {
+		t.Errorf("%s after reconcile = %q, %v; want %s", ref, got, err, p.SHA)
+	}
+}
+
+// TestStalledPipelineStarts: when keeping a new pipeline's commit fails,
+// Create still returns the stored pipeline, left created, and the
+// background loop starts it later: the ref is written and the jobs queued.
+func TestStalledPipelineStarts(t *testing.T) {
+	h := newHarness(t)
+	h.push("build:\n  script: [x]\n")
+	// A file where git wants the refs/pipelines folder: update-ref fails.
+	blocker := filepath.Join(h.repo, "refs", "pipelines")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.svc.Create(t.Context(), pipeline.CreateRequest{Project: h.project, Ref: "main", Source: "push", User: h.user})
+	if err != nil || p.Status != gantry.StatusCreated {
+		t.Fatalf("Create = %s, %v; want a created pipeline", p.Status, err)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.StartStalled(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.store.Pipeline(t.Context(), p.ID); got.Status != gantry.StatusCreated {
+		t.Fatalf("pipeline started as soon as it was created: %s", got.Status)
+	}
+	h.now = h.now.Add(2 * time.Minute)
+	if err := h.svc.StartStalled(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if j := h.latest(p.ID, "build"); j.Status != gantry.StatusPending {
+		t.Errorf("job of the stalled pipeline is %s, want pending", j.Status)
+	}
+	if _, err := gittest.Try(t, h.repo, "rev-parse", "--verify", "refs/pipelines/"+itoa(p.ID)); err != nil {
+		t.Errorf("refs/pipelines/%d is missing: %v", p.ID, err)
 	}
 }

@@ -100,3 +100,63 @@ func TestPipelinesOnProtectedRefs(t *testing.T) {
 		t.Errorf("trigger feature with the developer's job token: %d %s", code, out)
 	}
 }
+
+// TestTagNamedLikeProtectedBranch: a developer pushes tag "production" at
+// a commit of their own while branch "production" is protected. The push
+// makes a tag pipeline, unprotected, whose job gets no protected variable
+// (the reviewer's attack: it used to run as the protected branch). Asked
+// by short name, "production" is ambiguous and the API refuses it, as
+// GitLab does; the full names say which ref is meant.
+func TestTagNamedLikeProtectedBranch(t *testing.T) {
+	f := newFixture(t)
+	p := f.project(t, "app", gl.PrivateVisibility)
+	dev := f.user(t, "dev", p.ID, gl.DeveloperPermissions)
+	c := &ciFixture{fixture: f}
+	// The branch's own pipelines are filtered out: the only job is the tag's.
+	wt := gittest.NewWorkTree(t, "main", map[string]string{".gitlab-ci.yml": "ok:\n  script: [ok]\n  rules: [{if: $CI_COMMIT_TAG}]\n"})
+	gittest.Run(t, wt, "push", "-q", gittest.URLWithAuth(p.HTTPURLToRepo, "root", servertest.RootToken), "main", "main:production")
+	if _, _, err := f.root.ProtectedBranches.ProtectRepositoryBranches(p.ID, &gl.ProtectRepositoryBranchesOptions{Name: gl.Ptr("production")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.root.ProjectVariables.CreateVariable(p.ID, &gl.CreateProjectVariableOptions{Key: gl.Ptr("DEPLOY_KEY"),
+		Value: gl.Ptr("s3cr3t-deploy-key"), Protected: gl.Ptr(true), Masked: gl.Ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	evil := gittest.NewWorkTree(t, "x", map[string]string{".gitlab-ci.yml": "steal:\n  script: [echo $DEPLOY_KEY]\n"})
+	gittest.Run(t, evil, "tag", "production")
+	sha := strings.TrimSpace(gittest.Run(t, evil, "rev-parse", "HEAD"))
+	gittest.Run(t, evil, "push", "-q", gittest.URLWithAuth(p.HTTPURLToRepo, "dev", dev), "refs/tags/production")
+
+	_, token := c.createRunner(t, servertest.RootToken, `{"runner_type":"instance_type"}`)
+	j := fakerunner.New(t, f.srv.URL, token).WaitJob(t, 20*time.Second)
+	if j.JobInfo.Name != "steal" || j.GitInfo.RefType != "tag" || j.GitInfo.Sha != sha || j.GitInfo.Protected == nil || *j.GitInfo.Protected {
+		t.Errorf("job %s: ref type %s, sha %s, protected %v; want steal, tag, %s, false", j.JobInfo.Name, j.GitInfo.RefType,
+			j.GitInfo.Sha, j.GitInfo.Protected, sha)
+	}
+	for _, v := range j.Variables {
+		if v.Key == "DEPLOY_KEY" {
+			t.Errorf("the tag's job got the protected variable %s", v.Key)
+		}
+	}
+	pl, _, err := f.root.Pipelines.GetPipeline(p.ID, j.JobInfo.PipelineID)
+	if err != nil || !pl.Tag || pl.Ref != "production" || pl.SHA != sha {
+		t.Errorf("pipeline = %+v, %v; want a tag pipeline of production at %s", pl, err, sha)
+	}
+
+	base := fmt.Sprintf("/api/v4/projects/%d/pipeline", p.ID)
+	devCred := [2]string{"PRIVATE-TOKEN", dev}
+	for _, tc := range []struct {
+		ref  string
+		want int
+		msg  string
+	}{
+		{"production", 400, "Ref is ambiguous"},
+		{"refs/heads/production", 400, "Insufficient permissions for protected ref"},
+		{"refs/tags/production", 201, `"tag":true`},
+		{"nowhere", 400, "Reference not found"},
+	} {
+		if code, out := c.call(t, "POST", base, devCred, fmt.Sprintf(`{"ref":%q}`, tc.ref)); code != tc.want || !strings.Contains(string(out), tc.msg) {
+			t.Errorf("developer creates a pipeline for %s: %d %s; want %d %q", tc.ref, code, out, tc.want, tc.msg)
+		}
+	}
+}

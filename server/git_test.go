@@ -191,4 +191,28 @@ func TestPushToCreate(t *testing.T) {
 	if err == nil || !strings.Contains(out, "not found") {
 		t.Errorf("push into root's namespace: %v %s", err, out)
 	}
+
+	// Only with a token that may push: for any other, as in GitLab, the
+	// path is simply not found.
+	c := &ciFixture{fixture: f}
+	for _, scope := range []string{"read_user", "read_api", "read_repository", "write_repository"} {
+		t.Run(scope, func(t *testing.T) {
+			path := "carol/by-" + strings.ReplaceAll(scope, "_", "-")
+			url := gittest.URLWithAuth(f.srv.URL+"/"+path+".git", "carol", c.scopedToken(t, "carol", scope))
+			out, err := gittest.Try(t, wt, "push", "-q", url, "main")
+			_, _, gerr := f.root.Projects.GetProject(path, nil)
+			if scope == "write_repository" {
+				if err != nil || gerr != nil {
+					t.Errorf("push: %v %s; project: %v", err, out, gerr)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(out, "not found") {
+				t.Errorf("push: err %v, output %q; want not found", err, out)
+			}
+			if gerr == nil {
+				t.Errorf("a %s token created project %s", scope, path)
+			}
+		})
+	}
 }

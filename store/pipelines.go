@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gantry-ci/gantry"
 )
@@ -285,17 +286,34 @@ func pipelineEqual(a, b gantry.Pipeline) bool {
 		a.FailureReason == b.FailureReason && a.YAMLErrors == b.YAMLErrors
 }
 
-// UnfinishedPipelines returns the ids of pipelines that are not in a final
-// status, for reconciliation at start-up.
-func (s *Store) UnfinishedPipelines(ctx context.Context) ([]int64, error) {
-	var ids []int64
+// UnfinishedPipelines returns the pipelines that are not in a final
+// status, oldest first, for reconciliation at start-up.
+func (s *Store) UnfinishedPipelines(ctx context.Context) ([]gantry.Pipeline, error) {
+	return s.unfinishedPipelines(ctx, "")
+}
+
+// StalledPipelines returns the pipelines still in status created that
+// were created before t, oldest first: pipelines whose start (keeping
+// their commit, the first advance) an error interrupted.
+func (s *Store) StalledPipelines(ctx context.Context, createdBefore time.Time) ([]gantry.Pipeline, error) {
+	return s.unfinishedPipelines(ctx, " AND pl.status = 'created' AND pl.created_at < ?", micros(createdBefore))
+}
+
+// unfinishedPipelines lists unfinished pipelines matching a further
+// condition; the status condition is written as the partial index's.
+func (s *Store) unfinishedPipelines(ctx context.Context, cond string, args ...any) ([]gantry.Pipeline, error) {
+	var out []gantry.Pipeline
 	err := s.inRead(ctx, func(t *tx) error {
-		rows, err := t.query(ctx, "SELECT id FROM pipelines WHERE status NOT IN ('success', 'failed', 'canceled', 'skipped') ORDER BY id")
+		rows, err := t.query(ctx, "SELECT "+pipelineColumns+` FROM pipelines pl
+			WHERE pl.status NOT IN ('success', 'failed', 'canceled', 'skipped')`+cond+" ORDER BY pl.id", args...)
 		if err != nil {
 			return err
 		}
-		ids, err = collect(rows, scanInt64)
+		out, err = collect(rows, scanPipeline)
 		return err
 	})
-	return ids, err
+	if err != nil {
+		return nil, fmt.Errorf("unfinished pipelines: %w", err)
+	}
+	return out, nil
 }

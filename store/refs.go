@@ -8,24 +8,41 @@ import (
 	"github.com/gantry-ci/gantry"
 )
 
+// Push says who made a push and what it asked for, to attribute the ref
+// updates it caused.
+type Push struct {
+	UserID int64
+	// Refs maps each ref the push's commands changed to the object they
+	// sent, gantry.ZeroSHA for a deletion.
+	Refs map[string]string
+}
+
 // SyncRefs compares a project's actual branch and tag tips (ref name →
 // sha) with the last recorded ones and, in one transaction, records a
 // RefUpdate per difference and the new tips. Calling it again with the same
 // tips records nothing, so it is safe to run after every push and at
 // start-up: a crash between git and the database loses no event.
-func (s *Store) SyncRefs(ctx context.Context, projectID, userID int64, tips map[string]string) ([]gantry.RefUpdate, error) {
+//
+// A difference is recorded as push.UserID's only when push.Refs holds that
+// very change: another push may have moved other refs (or the same ref
+// since), and its changes must not run as this pusher's. Every other
+// difference is recorded with user 0 (unknown).
+func (s *Store) SyncRefs(ctx context.Context, projectID int64, tips map[string]string, push Push) ([]gantry.RefUpdate, error) {
 	var out []gantry.RefUpdate
 	err := s.inWrite(ctx, func(t *tx) error {
 		known, err := t.projectRefs(ctx, projectID)
 		if err != nil {
 			return err
 		}
-		out = diffRefs(projectID, userID, known, tips)
+		out = diffRefs(projectID, known, tips)
 		for i := range out {
 			u := &out[i]
+			if sent, ok := push.Refs[u.Ref]; ok && sent == u.After {
+				u.UserID = push.UserID
+			}
 			u.CreatedAt = t.now
 			u.ID, err = t.insert(ctx, `INSERT INTO ref_updates (project_id, user_id, ref, before_sha, after_sha, created_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, projectID, userID, u.Ref, u.Before, u.After, micros(t.now))
+				VALUES (?, ?, ?, ?, ?, ?)`, projectID, u.UserID, u.Ref, u.Before, u.After, micros(t.now))
 			if err != nil {
 				return err
 			}
@@ -69,19 +86,19 @@ func (t *tx) projectRefs(ctx context.Context, projectID int64) (map[string]strin
 
 // diffRefs lists the changes from known to tips, ordered by ref name so
 // that events come out in a stable order.
-func diffRefs(projectID, userID int64, known, tips map[string]string) []gantry.RefUpdate {
+func diffRefs(projectID int64, known, tips map[string]string) []gantry.RefUpdate {
 	var out []gantry.RefUpdate
 	for ref, sha := range tips {
 		if before, ok := known[ref]; !ok || before != sha {
 			if !ok {
 				before = gantry.ZeroSHA
 			}
-			out = append(out, gantry.RefUpdate{ProjectID: projectID, UserID: userID, Ref: ref, Before: before, After: sha})
+			out = append(out, gantry.RefUpdate{ProjectID: projectID, Ref: ref, Before: before, After: sha})
 		}
 	}
 	for ref, sha := range known {
 		if _, ok := tips[ref]; !ok {
-			out = append(out, gantry.RefUpdate{ProjectID: projectID, UserID: userID, Ref: ref, Before: sha, After: gantry.ZeroSHA})
+			out = append(out, gantry.RefUpdate{ProjectID: projectID, Ref: ref, Before: sha, After: gantry.ZeroSHA})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Ref < out[j].Ref })

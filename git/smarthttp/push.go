@@ -15,45 +15,46 @@ import (
 
 // vetPush reads the command list of a receive-pack request and asks the
 // repository's CheckUpdates about it before receive-pack runs. It returns
-// the body to give receive-pack (the commands replayed, then the rest)
-// and extra environment for it, or done when it has answered the request
-// itself: a refusal, in receive-pack's own format so that git prints
-// GitLab's message and "! [remote rejected]" lines, or an error status.
-func (h *Handler) vetPush(w http.ResponseWriter, r *http.Request, repo Repository, body io.Reader) (io.Reader, []string, bool) {
-	if repo.CheckUpdates == nil {
-		return body, nil, false
+// the body to give receive-pack (the commands replayed, then the rest),
+// the commands and extra environment for it, or done when it has answered
+// the request itself: a refusal, in receive-pack's own format so that git
+// prints GitLab's message and "! [remote rejected]" lines, or an error
+// status.
+func (h *Handler) vetPush(w http.ResponseWriter, r *http.Request, repo Repository, body io.Reader) (io.Reader, []RefCommand, []string, bool) {
+	if repo.CheckUpdates == nil && repo.Pushed == nil {
+		return body, nil, nil, false
 	}
 	br := bufio.NewReaderSize(body, 64<<10)
 	cmds, err := ParseCommands(br)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return nil, nil, true
+		return nil, nil, nil, true
 	}
 	replay := io.MultiReader(bytes.NewReader(cmds.Raw), br)
-	if len(cmds.List) == 0 {
-		return replay, nil, false
+	if len(cmds.List) == 0 || repo.CheckUpdates == nil {
+		return replay, cmds.List, nil, false
 	}
 	ffOnly, err := repo.CheckUpdates(r.Context(), cmds.List)
 	var refused *RefusedError
 	switch {
 	case errors.As(err, &refused):
 		h.refuse(w, r, cmds, refused, br)
-		return nil, nil, true
+		return nil, nil, nil, true
 	case err != nil:
 		h.log().Error("check push", "project", repo.ProjectID, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return nil, nil, true
+		return nil, nil, nil, true
 	case len(ffOnly) == 0:
-		return replay, nil, false
+		return replay, cmds.List, nil, false
 	}
 	env, err := h.hooks.fastForwardOnly(r, h.HooksDir, ffOnly)
 	if err != nil {
 		// Fail closed: without the hook a force push would go through.
 		h.log().Error("prepare force-push check", "project", repo.ProjectID, "err", err)
 		http.Error(w, "internal error: cannot check force pushes", http.StatusInternalServerError)
-		return nil, nil, true
+		return nil, nil, nil, true
 	}
-	return replay, env, false
+	return replay, cmds.List, env, false
 }
 
 // refuse answers a refused push. The client is still sending its pack:

@@ -99,13 +99,19 @@ func TestVetPush(t *testing.T) {
 	})
 	t.Run("allowed commands reach receive-pack", func(t *testing.T) {
 		hooks := t.TempDir()
-		h := &Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: repoDir}, CheckUpdates: ffOnly}}, HooksDir: hooks}
+		var pushed []RefCommand
+		h := &Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: repoDir}, CheckUpdates: ffOnly,
+			Pushed: func(_ context.Context, cmds []RefCommand) error { pushed = cmds; return nil }}}, HooksDir: hooks}
 		// Deleting a ref that doesn't exist: receive-pack answers for it,
 		// which shows it read the replayed command list.
 		rec := post(t, h, []byte(pkts(a+" "+zero+" refs/heads/gone\x00report-status delete-refs", "")), false)
 		body, _ := io.ReadAll(rec.Body)
 		if rec.Code != http.StatusOK || !bytes.Contains(body, []byte("refs/heads/gone")) {
 			t.Errorf("status %d body %q", rec.Code, body)
+		}
+		// Pushed learns the commands, to attribute what they changed.
+		if diff := cmp.Diff([]RefCommand{{a, zero, "refs/heads/gone"}}, pushed); diff != "" {
+			t.Errorf("Pushed got (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -171,4 +177,53 @@ func TestForcePushHook(t *testing.T) {
 	gittest.Run(t, wt, "reset", "-q", "--hard", first)
 	gittest.Commit(t, wt, "other rewrite", map[string]string{"c": "y\n"})
 	gittest.Run(t, wt, "push", "-q", "--force", url, "HEAD:refs/heads/other")
+}
+
+// TestHiddenRefs: pushes may not create, move or delete the refs the
+// server owns (refs/pipelines/… and GitLab's other namespaces), whoever
+// pushes; receive-pack does not advertise them. Fetches still get them
+// by name, with protocol v0 and v2, as runners fetch refs/pipelines/<id>.
+func TestHiddenRefs(t *testing.T) {
+	bare := filepath.Join(t.TempDir(), "app.git")
+	if err := git.NewCommand("init", "--bare", "--quiet").Arg(bare).Run(t.Context(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&Handler{Auth: fakeAuth{Repository{Repo: git.Repo{Dir: bare}}}})
+	defer srv.Close()
+	url := srv.URL + "/group/app.git"
+	wt := gittest.NewWorkTree(t, "main", map[string]string{"a": "1\n"})
+	sha := strings.TrimSpace(gittest.Run(t, wt, "rev-parse", "HEAD"))
+	gittest.Run(t, wt, "push", "-q", url, "main")
+	for _, ref := range []string{"refs/pipelines/1", "refs/merge-requests/1/head", "refs/environments/prod", "refs/keep-around/" + sha} {
+		gittest.Run(t, bare, "update-ref", ref, sha)
+	}
+	gittest.Commit(t, wt, "evil", map[string]string{"a": "2\n"})
+
+	for _, refspec := range []string{":refs/pipelines/1", "HEAD:refs/pipelines/1", "HEAD:refs/pipelines/2",
+		"HEAD:refs/merge-requests/1/head", ":refs/environments/prod", ":refs/keep-around/" + sha} {
+		out, err := gittest.Try(t, wt, "push", "--force", url, refspec)
+		if err == nil || !strings.Contains(out, "hidden ref") {
+			t.Errorf("push %s: err %v, output:\n%s", refspec, err, out)
+		}
+	}
+	if got := gittest.Run(t, bare, "for-each-ref", "--format=%(refname) %(objectname)", "refs/pipelines/"); got != "refs/pipelines/1 "+sha+"\n" {
+		t.Errorf("pipeline refs after the pushes:\n%s", got)
+	}
+	resp, err := http.Get(url + "/info/refs?service=git-receive-pack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adv, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(adv, []byte("refs/heads/main")) || bytes.Contains(adv, []byte("refs/pipelines/")) {
+		t.Errorf("receive-pack advertisement:\n%s", adv)
+	}
+	for _, v := range []string{"0", "2"} {
+		clone := t.TempDir()
+		gittest.Run(t, clone, "init", "-q")
+		gittest.Run(t, clone, "-c", "protocol.version="+v, "fetch", "-q", url, "+refs/pipelines/1:refs/pipelines/1")
+		if got := strings.TrimSpace(gittest.Run(t, clone, "rev-parse", "refs/pipelines/1")); got != sha {
+			t.Errorf("protocol v%s: fetched refs/pipelines/1 = %s, want %s", v, got, sha)
+		}
+	}
 }

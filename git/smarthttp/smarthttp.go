@@ -30,8 +30,9 @@ type Credentials struct {
 type Repository struct {
 	Repo      git.Repo
 	ProjectID int64
-	// Pushed, if set, is called after a successful receive-pack.
-	Pushed func(ctx context.Context) error
+	// Pushed, if set, is called after receive-pack, successful or not,
+	// with the push's commands (those CheckUpdates let through).
+	Pushed func(ctx context.Context, cmds []RefCommand) error
 	// CheckUpdates, if set, vets a push's ref updates before receive-pack
 	// sees them. A *RefusedError refuses the whole push with GitLab's
 	// message; any other error fails the request. It returns the refs
@@ -62,6 +63,24 @@ type Handler struct {
 	HooksDir string
 
 	hooks hookInstaller
+}
+
+// hiddenRefs are the ref namespaces the server owns, GitLab's: receive-pack
+// neither advertises them nor lets a push create, update or delete them
+// (receive.hideRefs, as Gitaly configures it; git answers "deny updating a
+// hidden ref"). Fetches still see them: runners fetch refs/pipelines/<id>
+// by name, which a ref hidden from upload-pack would refuse.
+var hiddenRefs = []string{"refs/environments/", "refs/keep-around/", "refs/merge-requests/", "refs/pipelines/"}
+
+// command returns the git command of a service.
+func command(sub string, args ...string) *git.Command {
+	cmd := git.NewCommand(sub, args...)
+	if sub == "receive-pack" {
+		for _, ref := range hiddenRefs {
+			cmd.Config("receive.hideRefs", ref)
+		}
+	}
+	return cmd
 }
 
 // services maps the URL's service name to the git subcommand.
@@ -164,7 +183,7 @@ func (h *Handler) advertise(w http.ResponseWriter, r *http.Request, repo Reposit
 		// Protocol v0/v1 starts with the service announcement; v2 doesn't.
 		io.WriteString(w, pktLine("# service="+service+"\n")+"0000")
 	}
-	cmd := git.NewCommand(sub, "--stateless-rpc", "--advertise-refs", ".").Dir(repo.Repo.Dir).Env(env...)
+	cmd := command(sub, "--stateless-rpc", "--advertise-refs", ".").Dir(repo.Repo.Dir).Env(env...)
 	if err := cmd.Run(r.Context(), nil, w); err != nil {
 		h.log().Error("git advertise refs", "service", service, "err", err)
 	}
@@ -186,9 +205,10 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo Repository, s
 		body = zr
 	}
 	var env []string
+	var cmds []RefCommand
 	if sub == "receive-pack" {
 		var done bool
-		if body, env, done = h.vetPush(w, r, repo, body); done {
+		if body, cmds, env, done = h.vetPush(w, r, repo, body); done {
 			return
 		}
 	}
@@ -196,7 +216,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo Repository, s
 	w.Header().Set("Content-Type", "application/x-"+service+"-result")
 	// A clone of a big repository takes as long as it takes; the client's
 	// disconnect (the request context) ends it.
-	cmd := git.NewCommand(sub, "--stateless-rpc", ".").Dir(repo.Repo.Dir).Env(protocolEnv(r)...).Env(env...).Timeout(0)
+	cmd := command(sub, "--stateless-rpc", ".").Dir(repo.Repo.Dir).Env(protocolEnv(r)...).Env(env...).Timeout(0)
 	fw := &flushWriter{w: w, f: http.NewResponseController(w)}
 	err := cmd.Run(r.Context(), body, fw)
 	if err != nil {
@@ -205,7 +225,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo Repository, s
 	if sub == "receive-pack" && repo.Pushed != nil {
 		// Even a failed receive-pack may have moved some refs; Pushed
 		// reconciles whatever the repository now holds.
-		if perr := repo.Pushed(context.WithoutCancel(r.Context())); perr != nil {
+		if perr := repo.Pushed(context.WithoutCancel(r.Context()), cmds); perr != nil {
 			h.log().Error("record push", "project", repo.ProjectID, "err", perr)
 		}
 	}

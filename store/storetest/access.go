@@ -97,29 +97,40 @@ func testRefs(t *testing.T, s *store.Store) {
 	u := MustUser(t, s, "alice", false)
 	ns, _ := s.UserNamespace(ctx, u.ID)
 	p := MustProject(t, s, ns, "app", gantry.Private)
-	a, b := "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"
-	ups, err := s.SyncRefs(ctx, p.ID, u.ID, map[string]string{"refs/heads/main": a, "refs/tags/v1": a})
-	if err != nil || len(ups) != 2 || ups[0].Before != gantry.ZeroSHA || ups[0].Ref != "refs/heads/main" {
+	a, b, c := "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222", "3333333333333333333333333333333333333333"
+	both := map[string]string{"refs/heads/main": a, "refs/tags/v1": a}
+	ups, err := s.SyncRefs(ctx, p.ID, both, store.Push{UserID: u.ID, Refs: both})
+	if err != nil || len(ups) != 2 || ups[0].Before != gantry.ZeroSHA || ups[0].Ref != "refs/heads/main" ||
+		ups[0].UserID != u.ID || ups[1].UserID != u.ID {
 		t.Fatalf("first sync = %+v, %v", ups, err)
 	}
-	ups, _ = s.SyncRefs(ctx, p.ID, u.ID, map[string]string{"refs/heads/main": a, "refs/tags/v1": a})
+	ups, _ = s.SyncRefs(ctx, p.ID, both, store.Push{UserID: u.ID, Refs: both})
 	if len(ups) != 0 {
 		t.Fatalf("unchanged sync recorded %+v", ups)
 	}
-	ups, _ = s.SyncRefs(ctx, p.ID, 0, map[string]string{"refs/heads/main": b})
-	if len(ups) != 2 || ups[0].After != b || ups[0].Before != a || ups[1].After != gantry.ZeroSHA {
+	// The push deleted v1; main moved by another push: only the deletion
+	// is this pusher's.
+	ups, _ = s.SyncRefs(ctx, p.ID, map[string]string{"refs/heads/main": b},
+		store.Push{UserID: u.ID, Refs: map[string]string{"refs/tags/v1": gantry.ZeroSHA}})
+	if len(ups) != 2 || ups[0].After != b || ups[0].Before != a || ups[0].UserID != 0 ||
+		ups[1].After != gantry.ZeroSHA || ups[1].UserID != u.ID {
 		t.Fatalf("update+delete sync = %+v", ups)
 	}
+	// The push sent main to c, but another push moved it on since.
+	ups, _ = s.SyncRefs(ctx, p.ID, map[string]string{"refs/heads/main": a}, store.Push{UserID: u.ID, Refs: map[string]string{"refs/heads/main": c}})
+	if len(ups) != 1 || ups[0].After != a || ups[0].UserID != 0 {
+		t.Fatalf("sync of a ref another push moved on = %+v", ups)
+	}
 	events, err := s.RefUpdatesAfter(ctx, 0, 10)
-	if err != nil || len(events) != 4 {
+	if err != nil || len(events) != 5 || events[3].UserID != u.ID || events[4].UserID != 0 {
 		t.Fatalf("events = %+v, %v", events, err)
 	}
 	if err := s.SetCursor(ctx, "pipelines", events[1].ID); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := s.Cursor(ctx, "pipelines")
-	rest, _ := s.RefUpdatesAfter(ctx, c, 10)
-	if len(rest) != 2 {
-		t.Errorf("after cursor: %d events, want 2", len(rest))
+	cursor, _ := s.Cursor(ctx, "pipelines")
+	rest, _ := s.RefUpdatesAfter(ctx, cursor, 10)
+	if len(rest) != 3 {
+		t.Errorf("after cursor: %d events, want 3", len(rest))
 	}
 }
