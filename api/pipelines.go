@@ -314,12 +314,6 @@ func (s *Server) commitStatuses(w http.ResponseWriter, r *http.Request, c *call)
 	s.writePage(w, r, pg, len(out), pageOf(out, pg))
 }
 
-func pageOf[T any](all []T, pg store.Page) []T {
-	from := min((pg.Number-1)*pg.Size, len(all))
-	to := min(from+pg.Size, len(all))
-	return all[from:to]
-}
-
 // lint answers the CI Lint API: content given (POST, which GitLab lets
 // only those who may create pipelines call) or the project's
 // configuration at a ref (GET, for those who may read the code).
