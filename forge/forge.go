@@ -59,7 +59,7 @@ func New(c Config) *Service {
 	return &Service{
 		store:    c.Store,
 		repos:    c.Repos,
-		auth:     &auth.Authenticator{Store: c.Store},
+		auth:     &auth.Authenticator{Store: c.Store, PasswordCost: c.PasswordCost},
 		log:      c.Log,
 		hashCost: c.PasswordCost,
 	}
