@@ -94,7 +94,7 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request, c *call
 		return
 	}
 	req := pipeline.CreateRequest{Ref: ref, Variables: vars, Source: "trigger"}
-	var projectID int64
+	var projectID int64 // the one project the token may start pipelines in, 0: any
 	if strings.HasPrefix(token, auth.JobTokenPrefix) {
 		actor, _, err := s.Forge.JobTokenActor(r.Context(), token)
 		if err != nil {
@@ -105,13 +105,17 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request, c *call
 		req.User, req.Source, projectID = actor.User, "pipeline", 0
 	} else {
 		tr, err := s.Store.TriggerByHash(r.Context(), auth.HashSecret(token))
-		if err != nil {
+		var owner gantry.User
+		if err == nil {
+			owner, err = s.Forge.User(r.Context(), auth.Actor{}, tr.OwnerID)
+		}
+		if err != nil || !owner.Active() { // a blocked or deleted owner's triggers stop working
 			s.fail(w, r, gantry.ErrNotFound, "Project")
 			return
 		}
-		projectID = tr.ProjectID
-		req.User, _ = s.Forge.User(r.Context(), auth.Actor{}, tr.OwnerID)
+		req.User, projectID = owner, tr.ProjectID
 	}
+	// The pipeline is the user's: they must be allowed to run it.
 	actor := auth.Actor{User: req.User}
 	pa, err := s.Forge.Project(r.Context(), actor, r.PathValue("id"), auth.PushCode)
 	if err != nil || projectID != 0 && pa.Project.ID != projectID {

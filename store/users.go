@@ -159,6 +159,18 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, hash string) erro
 	return nil
 }
 
+// SetUserState blocks or unblocks a user. A missing user is
+// gantry.ErrNotFound.
+func (s *Store) SetUserState(ctx context.Context, id int64, state gantry.UserState) error {
+	err := s.inWrite(ctx, func(t *tx) error {
+		return t.update(ctx, "UPDATE users SET state = ? WHERE id = ?", string(state), id)
+	})
+	if err != nil {
+		return fmt.Errorf("set state of user %d: %w", id, err)
+	}
+	return nil
+}
+
 // CountUsers returns how many users exist (zero on a fresh install).
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
