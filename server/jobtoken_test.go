@@ -48,6 +48,35 @@ func runningJob(t *testing.T, c *ciFixture, r *fakerunner.Runner, p *gl.Project,
 	return j
 }
 
+// TestJobTokenTriggersItsOwnProjectOnly: a job token starts pipelines in
+// its own project only, even where the job's user could run them (Gantry
+// has no job token allowlist, through which GitLab lets other projects
+// admit it), and only with the rights of its user.
+func TestJobTokenTriggersItsOwnProjectOnly(t *testing.T) {
+	f := newFixture(t)
+	c := &ciFixture{fixture: f}
+	a, b := f.project(t, "a", gl.PrivateVisibility), f.project(t, "b", gl.PrivateVisibility)
+	_, token := c.createRunner(t, servertest.RootToken, `{"runner_type":"instance_type"}`)
+	r := fakerunner.New(t, f.srv.URL, token)
+	wt := gittest.NewWorkTree(t, "main", map[string]string{".gitlab-ci.yml": "job:\n  script: [x]\n"})
+	gittest.Run(t, wt, "push", "-q", gittest.URLWithAuth(b.HTTPURLToRepo, "root", servertest.RootToken), "main")
+	r.WaitJob(t, 20*time.Second) // b's pipeline: b's main exists and root may run pipelines there
+	job := runningJob(t, c, r, a, "root", servertest.RootToken)
+	for _, tc := range []struct {
+		project *gl.Project
+		want    int
+	}{{b, 404}, {a, 201}} {
+		path := fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", tc.project.ID)
+		code, out := c.call(t, "POST", path, [2]string{}, fmt.Sprintf(`{"ref":"main","token":%q,"variables":{"INJECTED":"1"}}`, job.Token))
+		if code != tc.want {
+			t.Errorf("trigger %s with a's job token: %d %s, want %d", tc.project.PathWithNamespace, code, out, tc.want)
+		}
+	}
+	if ps, _, err := f.root.Pipelines.ListProjectPipelines(b.ID, nil); err != nil || len(ps) != 1 {
+		t.Errorf("b has %d pipelines (%v), want its push's only", len(ps), err)
+	}
+}
+
 // TestBlockedUsersLoseCIAccess: a blocked user's trigger tokens and job
 // tokens stop working, as their personal access tokens do; a job token
 // of a user removed from a private project can't read it any more.
