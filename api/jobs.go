@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/auth"
+	"github.com/gantry-ci/gantry/ci"
 	"github.com/gantry-ci/gantry/forge"
 	"github.com/gantry-ci/gantry/gitlab"
 	"github.com/gantry-ci/gantry/queue"
@@ -253,9 +256,37 @@ func (s *Server) erase(ctx context.Context, j gantry.Job) (gantry.Job, error) {
 	return s.Pipelines.MarkErased(ctx, j.ID)
 }
 
+// mayDownloadArtifacts applies the job's artifacts:access (or public:) to
+// a download through the API, as GitLab does: developer and maintainer
+// need that role in the project (admins pass), none refuses everyone.
+// Refusal is gantry.ErrForbidden (GitLab's 403). Jobs that need the
+// artifacts get them through the runner API, which does not ask.
+func mayDownloadArtifacts(actor auth.Actor, pa forge.ProjectAccess, j gantry.Job) error {
+	var spec ci.Job
+	if len(j.Spec) > 0 {
+		if err := json.Unmarshal(j.Spec, &spec); err != nil {
+			return fmt.Errorf("job %d: read its spec: %w", j.ID, err)
+		}
+	}
+	need, ok := spec.Artifacts.DownloadLevel()
+	if !ok || need > gantry.NoAccess && pa.Level < need && !actor.Admin() {
+		return fmt.Errorf("artifacts of job %d: %w", j.ID, gantry.ErrForbidden)
+	}
+	return nil
+}
+
+// artifactsOf finds a job the actor may download the artifacts of.
+func (s *Server) artifactsOf(ctx context.Context, c *call, r *http.Request) (gantry.Job, error) {
+	j, _, pa, err := s.jobOf(ctx, c, r, auth.ReadCode)
+	if err == nil {
+		err = mayDownloadArtifacts(c.actor, pa, j)
+	}
+	return j, err
+}
+
 // jobArtifacts downloads a job's artifacts archive.
 func (s *Server) jobArtifacts(w http.ResponseWriter, r *http.Request, c *call) {
-	j, _, _, err := s.jobOf(r.Context(), c, r, auth.ReadCode)
+	j, err := s.artifactsOf(r.Context(), c, r)
 	if err != nil {
 		s.fail(w, r, err, "Job")
 		return
@@ -279,7 +310,7 @@ func (s *Server) jobArtifacts(w http.ResponseWriter, r *http.Request, c *call) {
 
 // jobArtifactFile serves one file out of a job's zip archive.
 func (s *Server) jobArtifactFile(w http.ResponseWriter, r *http.Request, c *call) {
-	j, _, _, err := s.jobOf(r.Context(), c, r, auth.ReadCode)
+	j, err := s.artifactsOf(r.Context(), c, r)
 	if err != nil {
 		s.fail(w, r, err, "Job")
 		return
