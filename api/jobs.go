@@ -1,17 +1,13 @@
 package api
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gantry-ci/gantry"
@@ -306,52 +302,4 @@ func (s *Server) jobArtifacts(w http.ResponseWriter, r *http.Request, c *call) {
 	w.Header().Set("Content-Length", strconv.FormatInt(a.Size, 10))
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename}))
 	io.Copy(w, rc)
-}
-
-// jobArtifactFile serves one file out of a job's zip archive.
-func (s *Server) jobArtifactFile(w http.ResponseWriter, r *http.Request, c *call) {
-	j, err := s.artifactsOf(r.Context(), c, r)
-	if err != nil {
-		s.fail(w, r, err, "Job")
-		return
-	}
-	want := path.Clean("/" + r.PathValue("path"))[1:]
-	a, err := s.Store.Artifact(r.Context(), j.ID, "archive")
-	if err != nil || a.Format != "zip" {
-		s.fail(w, r, errNotFoundf("Artifacts"), "")
-		return
-	}
-	rc, err := s.Blobs.Get(r.Context(), a.BlobKey)
-	if err != nil {
-		s.fail(w, r, err, "")
-		return
-	}
-	defer rc.Close()
-	// zip needs random access; artifacts are bounded by the upload limit.
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		s.fail(w, r, err, "")
-		return
-	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		s.fail(w, r, errInvalidf("the artifacts archive is not a zip file"), "")
-		return
-	}
-	for _, f := range zr.File {
-		if strings.TrimPrefix(f.Name, "./") != want || f.FileInfo().IsDir() {
-			continue
-		}
-		fr, err := f.Open()
-		if err != nil {
-			s.fail(w, r, err, "")
-			return
-		}
-		defer fr.Close()
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(want)}))
-		io.Copy(w, fr)
-		return
-	}
-	s.fail(w, r, errNotFoundf("File"), "")
 }
