@@ -105,11 +105,13 @@ func (s *Service) RemoveMember(ctx context.Context, actor auth.Actor, t MemberTa
 
 // mayManageMember refuses (gantry.ErrForbidden) to let an actor whose role
 // is own change or remove the direct member userID of src when that
-// member's role is above own. A missing membership is the store's
-// gantry.ErrNotFound.
+// member's role is above own. No (or an expired) membership has no role to
+// protect: the store's update or removal then decides.
 func (s *Service) mayManageMember(ctx context.Context, actor auth.Actor, src store.Source, own gantry.AccessLevel, userID int64) error {
 	m, err := s.store.Member(ctx, src, userID, false)
-	if err != nil {
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	if m.AccessLevel > own && !actor.Admin() {
