@@ -1,19 +1,18 @@
 package api
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/auth"
+	"github.com/gantry-ci/gantry/ci"
 	"github.com/gantry-ci/gantry/forge"
 	"github.com/gantry-ci/gantry/gitlab"
 	"github.com/gantry-ci/gantry/queue"
@@ -253,9 +252,37 @@ func (s *Server) erase(ctx context.Context, j gantry.Job) (gantry.Job, error) {
 	return s.Pipelines.MarkErased(ctx, j.ID)
 }
 
+// mayDownloadArtifacts applies the job's artifacts:access (or public:) to
+// a download through the API, as GitLab does: developer and maintainer
+// need that role in the project (admins pass), none refuses everyone.
+// Refusal is gantry.ErrForbidden (GitLab's 403). Jobs that need the
+// artifacts get them through the runner API, which does not ask.
+func mayDownloadArtifacts(actor auth.Actor, pa forge.ProjectAccess, j gantry.Job) error {
+	var spec ci.Job
+	if len(j.Spec) > 0 {
+		if err := json.Unmarshal(j.Spec, &spec); err != nil {
+			return fmt.Errorf("job %d: read its spec: %w", j.ID, err)
+		}
+	}
+	need, ok := spec.Artifacts.DownloadLevel()
+	if !ok || need > gantry.NoAccess && pa.Level < need && !actor.Admin() {
+		return fmt.Errorf("artifacts of job %d: %w", j.ID, gantry.ErrForbidden)
+	}
+	return nil
+}
+
+// artifactsOf finds a job the actor may download the artifacts of.
+func (s *Server) artifactsOf(ctx context.Context, c *call, r *http.Request) (gantry.Job, error) {
+	j, _, pa, err := s.jobOf(ctx, c, r, auth.ReadCode)
+	if err == nil {
+		err = mayDownloadArtifacts(c.actor, pa, j)
+	}
+	return j, err
+}
+
 // jobArtifacts downloads a job's artifacts archive.
 func (s *Server) jobArtifacts(w http.ResponseWriter, r *http.Request, c *call) {
-	j, _, _, err := s.jobOf(r.Context(), c, r, auth.ReadCode)
+	j, err := s.artifactsOf(r.Context(), c, r)
 	if err != nil {
 		s.fail(w, r, err, "Job")
 		return
@@ -275,52 +302,4 @@ func (s *Server) jobArtifacts(w http.ResponseWriter, r *http.Request, c *call) {
 	w.Header().Set("Content-Length", strconv.FormatInt(a.Size, 10))
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename}))
 	io.Copy(w, rc)
-}
-
-// jobArtifactFile serves one file out of a job's zip archive.
-func (s *Server) jobArtifactFile(w http.ResponseWriter, r *http.Request, c *call) {
-	j, _, _, err := s.jobOf(r.Context(), c, r, auth.ReadCode)
-	if err != nil {
-		s.fail(w, r, err, "Job")
-		return
-	}
-	want := path.Clean("/" + r.PathValue("path"))[1:]
-	a, err := s.Store.Artifact(r.Context(), j.ID, "archive")
-	if err != nil || a.Format != "zip" {
-		s.fail(w, r, errNotFoundf("Artifacts"), "")
-		return
-	}
-	rc, err := s.Blobs.Get(r.Context(), a.BlobKey)
-	if err != nil {
-		s.fail(w, r, err, "")
-		return
-	}
-	defer rc.Close()
-	// zip needs random access; artifacts are bounded by the upload limit.
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		s.fail(w, r, err, "")
-		return
-	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		s.fail(w, r, errInvalidf("the artifacts archive is not a zip file"), "")
-		return
-	}
-	for _, f := range zr.File {
-		if strings.TrimPrefix(f.Name, "./") != want || f.FileInfo().IsDir() {
-			continue
-		}
-		fr, err := f.Open()
-		if err != nil {
-			s.fail(w, r, err, "")
-			return
-		}
-		defer fr.Close()
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(want)}))
-		io.Copy(w, fr)
-		return
-	}
-	s.fail(w, r, errNotFoundf("File"), "")
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,15 +11,18 @@ import (
 	"github.com/gantry-ci/gantry/store"
 )
 
-// Pagination bounds, as GitLab's.
+// Pagination bounds: per_page's as GitLab's; maxPage keeps page numbers,
+// offsets and the X-Next-Page arithmetic far from overflowing.
 const (
 	defaultPerPage = 20
 	maxPerPage     = 100
+	maxPage        = math.MaxInt32
 )
 
-// page reads page and per_page: defaults 1 and 20, per_page capped at 100.
+// page reads page and per_page: defaults 1 and 20, per_page capped at 100,
+// page at maxPage (a page that far is empty anyway).
 func (c *call) page() store.Page {
-	pg := store.Page{Number: int(c.params.intOr("page", 1)), Size: int(c.params.intOr("per_page", defaultPerPage))}
+	pg := store.Page{Number: int(min(c.params.intOr("page", 1), maxPage)), Size: int(c.params.intOr("per_page", defaultPerPage))}
 	if pg.Number < 1 {
 		pg.Number = 1
 	}
@@ -69,4 +73,10 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, pg store.Page
 		items = []struct{}{}
 	}
 	writeJSON(w, http.StatusOK, items)
+}
+
+// pageOf returns the items of page pg of a listing held in memory.
+func pageOf[T any](all []T, pg store.Page) []T {
+	from := min(pg.Offset(), len(all))
+	return all[from : from+min(max(pg.Size, 0), len(all)-from)]
 }

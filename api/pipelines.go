@@ -187,10 +187,10 @@ func pipelineVars(p *params) ([]gantry.PipelineVariable, error) {
 	if list, ok := p.values["variables"].([]any); ok {
 		for _, item := range list {
 			m, ok := item.(map[string]any)
-			key, _ := m["key"].(string)
-			if !ok || key == "" {
+			if !ok {
 				return nil, errInvalidf("variables must be a list of {key, value}")
 			}
+			key, _ := m["key"].(string) // checked by pipeline.Create, as GitLab does
 			val, _ := m["value"].(string)
 			typ, _ := m["variable_type"].(string)
 			out = append(out, gantry.PipelineVariable{Key: key, Value: val, File: typ == "file"})
@@ -270,7 +270,11 @@ func (s *Server) mayCreateFor(w http.ResponseWriter, r *http.Request, actor auth
 // under "base".
 func (s *Server) runPipeline(w http.ResponseWriter, r *http.Request, req pipeline.CreateRequest) {
 	p, err := s.Pipelines.Create(r.Context(), req)
+	var ve *pipeline.VariablesError
 	switch {
+	case errors.As(err, &ve): // as Rails reports the pipeline's invalid variables
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{
+			"variables.key": ve.KeyErrors, "base": []string{ve.Error()}}})
 	case errors.Is(err, pipeline.ErrFilteredByWorkflow):
 		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"base": []string{ci.FilteredByWorkflow}}})
 	case errors.Is(err, pipeline.ErrFiltered):
@@ -313,12 +317,6 @@ func (s *Server) commitStatuses(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	pg := c.page()
 	s.writePage(w, r, pg, len(out), pageOf(out, pg))
-}
-
-func pageOf[T any](all []T, pg store.Page) []T {
-	from := min((pg.Number-1)*pg.Size, len(all))
-	to := min(from+pg.Size, len(all))
-	return all[from:to]
 }
 
 // lint answers the CI Lint API: content given (POST, which GitLab lets

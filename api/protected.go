@@ -60,9 +60,7 @@ func (s *Server) listProtected(w http.ResponseWriter, r *http.Request, c *call) 
 				found = append(found, ref)
 			}
 		}
-		total = len(found)
-		lo := min((pg.Number-1)*pg.Size, total)
-		refs = found[lo:min(lo+pg.Size, total)]
+		total, refs = len(found), pageOf(found, pg)
 	}
 	s.writePage(w, r, pg, total, protectedList(refs, tag))
 }

@@ -45,10 +45,10 @@ func (s *Server) listRefs(kind string) handlerFunc {
 			return
 		}
 		pg := c.page()
-		limit, offset := pg.Size, (pg.Number-1)*pg.Size
-		out := make([]any, 0, limit)
-		for i := offset; i < len(refs) && i < offset+limit; i++ {
-			out = append(out, s.refJSON(kind, pa, refs[i]))
+		page := pageOf(refs, pg)
+		out := make([]any, 0, len(page))
+		for _, ref := range page {
+			out = append(out, s.refJSON(kind, pa, ref))
 		}
 		s.writePage(w, r, pg, len(refs), out)
 	}

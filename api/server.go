@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"log/slog"
 
@@ -32,6 +33,9 @@ type Server struct {
 	Queue       *queue.Queue // told when runners change
 	ExternalURL *url.URL     // every URL in responses is built from it
 	Log         *slog.Logger
+
+	extractOnce sync.Once
+	extractions chan struct{} // see acquireExtraction
 }
 
 // TraceReader reads job logs (package trace).
@@ -43,6 +47,7 @@ type TraceReader interface {
 // BlobStore reads and deletes artifact files (package blob).
 type BlobStore interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	Stat(ctx context.Context, key string) (size int64, err error)
 	Delete(ctx context.Context, key string) error
 }
 

@@ -80,8 +80,9 @@ func (s *Server) deleteTrigger(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 // triggerPipeline answers POST /projects/:id/trigger/pipeline: a trigger
-// token (source "trigger") or a job token (a downstream pipeline, source
-// "pipeline") starts a pipeline on ref.
+// token of the project (source "trigger") or a job token of a running job
+// of the project (source "pipeline") starts a pipeline on ref as the
+// token's user, who must be active and allowed to run it there.
 func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request, c *call) {
 	token := c.params.strOr("token", "")
 	ref := c.params.strOr("ref", "")
@@ -94,27 +95,34 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request, c *call
 		return
 	}
 	req := pipeline.CreateRequest{Ref: ref, Variables: vars, Source: "trigger"}
-	var projectID int64
+	var projectID int64 // the one project the token may start pipelines in
 	if strings.HasPrefix(token, auth.JobTokenPrefix) {
-		actor, _, err := s.Forge.JobTokenActor(r.Context(), token)
+		actor, job, err := s.Forge.JobTokenActor(r.Context(), token)
 		if err != nil {
 			s.fail(w, r, gantry.ErrNotFound, "Project")
 			return
 		}
-		// A job may trigger pipelines wherever its user may run them.
-		req.User, req.Source, projectID = actor.User, "pipeline", 0
+		// GitLab lets a job trigger a pipeline in another project when
+		// that project's job token allowlist admits the job's project.
+		// Gantry has no allowlist yet: a job triggers its own project
+		// only.
+		req.User, req.Source, projectID = actor.User, "pipeline", job.ProjectID
 	} else {
 		tr, err := s.Store.TriggerByHash(r.Context(), auth.HashSecret(token))
-		if err != nil {
+		var owner gantry.User
+		if err == nil {
+			owner, err = s.Forge.User(r.Context(), auth.Actor{}, tr.OwnerID)
+		}
+		if err != nil || !owner.Active() { // a blocked or deleted owner's triggers stop working
 			s.fail(w, r, gantry.ErrNotFound, "Project")
 			return
 		}
-		projectID = tr.ProjectID
-		req.User, _ = s.Forge.User(r.Context(), auth.Actor{}, tr.OwnerID)
+		req.User, projectID = owner, tr.ProjectID
 	}
+	// The pipeline is the user's: they must be allowed to run it.
 	actor := auth.Actor{User: req.User}
 	pa, err := s.Forge.Project(r.Context(), actor, r.PathValue("id"), auth.PushCode)
-	if err != nil || projectID != 0 && pa.Project.ID != projectID {
+	if err != nil || pa.Project.ID != projectID {
 		s.fail(w, r, gantry.ErrNotFound, "Project")
 		return
 	}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gantry-ci/gantry"
 )
@@ -58,10 +61,23 @@ type Store interface {
 	TouchToken(ctx context.Context, id int64) error
 }
 
-// Authenticator turns credentials into an Actor.
+// Authenticator turns credentials into an Actor. Use it by pointer; it is
+// safe for concurrent use.
 type Authenticator struct {
 	Store Store
 	Now   func() time.Time
+	// PasswordCost is the bcrypt cost stored passwords are hashed with (0:
+	// DefaultCost). A login with no stored hash to compare (an unknown
+	// user, or one without a password) is compared against a dummy hash of
+	// this cost, so that it takes as long as a wrong password and the time
+	// an answer takes does not tell which usernames and emails exist.
+	PasswordCost int
+
+	dummyOnce sync.Once
+	dummyHash string
+	dummyErr  error
+	// matches is PasswordMatches; tests replace it to see what is compared.
+	matches func(hash, pw string) bool
 }
 
 func (a *Authenticator) now() time.Time {
@@ -100,19 +116,46 @@ func (a *Authenticator) Token(ctx context.Context, secret string) (Actor, error)
 	return Actor{User: u, Scopes: scopes, TokenID: k.ID}, nil
 }
 
-// Password authenticates a username (or email) and password.
+// Password authenticates a username (or email) and password. Every
+// failure is the same gantry.ErrUnauthorized and costs one bcrypt
+// comparison, whether the user exists or not.
 func (a *Authenticator) Password(ctx context.Context, login, pw string) (Actor, error) {
 	u, hash, err := a.Store.UserLogin(ctx, login)
-	if err != nil {
-		if isNotFound(err) {
-			return Actor{}, fmt.Errorf("%w: %w", gantry.ErrUnauthorized, errBadCredentials)
-		}
+	if err != nil && !isNotFound(err) {
 		return Actor{}, fmt.Errorf("authenticate %q: %w", login, err)
 	}
-	if !PasswordMatches(hash, pw) || !u.Active() {
+	known := err == nil && hash != ""
+	if !known {
+		// A hash no password matches: only the time spent counts.
+		if hash, err = a.dummy(); err != nil {
+			return Actor{}, fmt.Errorf("authenticate %q: %w", login, err)
+		}
+	}
+	matches := a.matches
+	if matches == nil {
+		matches = PasswordMatches
+	}
+	if !matches(hash, pw) || !known || !u.Active() {
 		return Actor{}, fmt.Errorf("%w: %w", gantry.ErrUnauthorized, errBadCredentials)
 	}
 	return Actor{User: u}, nil
+}
+
+// dummy returns a bcrypt hash of a random secret at PasswordCost, made on
+// first use.
+func (a *Authenticator) dummy() (string, error) {
+	a.dummyOnce.Do(func() {
+		cost := a.PasswordCost
+		if cost == 0 {
+			cost = DefaultCost
+		}
+		h, err := bcrypt.GenerateFromPassword(prehash(NewSecret("")), cost)
+		if err != nil {
+			a.dummyErr = fmt.Errorf("dummy password hash: %w", err)
+		}
+		a.dummyHash = string(h)
+	})
+	return a.dummyHash, a.dummyErr
 }
 
 // Basic authenticates HTTP Basic credentials the way GitLab does for Git:

@@ -1,6 +1,10 @@
 package ci
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/gantry-ci/gantry"
+)
 
 // GitLab's messages for a pipeline that is not created (Plan.Filtered).
 const (
@@ -161,6 +165,30 @@ type Artifacts struct {
 	Reports   map[string][]string `json:"reports,omitempty"`
 	// CoverageReport is reports:coverage_report ({coverage_format, path}).
 	CoverageReport json.RawMessage `json:"coverage_report,omitempty"`
+}
+
+// DownloadLevel is the role a user needs to download the artifacts through
+// the API, from access: and public: as GitLab reads them: any (NoAccess,
+// whoever may see the job) for all or by default, Developer for
+// developer or public: false, Maintainer for maintainer; ok is false for
+// none: nobody may. When both keys are given the stricter wins. Jobs that
+// need the artifacts get them through the runner API whatever this says.
+func (a *Artifacts) DownloadLevel() (level gantry.AccessLevel, ok bool) {
+	if a == nil {
+		return gantry.NoAccess, true
+	}
+	if a.Public != nil && !*a.Public {
+		level = gantry.Developer
+	}
+	switch a.Access {
+	case "none":
+		return 0, false
+	case "developer":
+		level = max(level, gantry.Developer)
+	case "maintainer":
+		level = max(level, gantry.Maintainer)
+	}
+	return level, true
 }
 
 // Cache is one cache: entry with defaults filled in (key "default",

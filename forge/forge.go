@@ -59,7 +59,7 @@ func New(c Config) *Service {
 	return &Service{
 		store:    c.Store,
 		repos:    c.Repos,
-		auth:     &auth.Authenticator{Store: c.Store},
+		auth:     &auth.Authenticator{Store: c.Store, PasswordCost: c.PasswordCost},
 		log:      c.Log,
 		hashCost: c.PasswordCost,
 	}
@@ -129,17 +129,30 @@ func (s *Service) checkProject(ctx context.Context, actor auth.Actor, p gantry.P
 }
 
 // checkJobProject applies a job token's limits: read access to its own
-// project (and to public ones, as anyone has), nothing more.
+// project (and to public ones, as anyone has), nothing more. The token
+// acts with its user's rights there, as in GitLab: a user who may no
+// longer read the project (removed from a private one) has a job token
+// that can't either. A job without a user reads its own project.
 func (s *Service) checkJobProject(ctx context.Context, actor auth.Actor, p gantry.Project, action auth.Action) (ProjectAccess, error) {
-	if p.ID != actor.Job.ProjectID && p.Visibility != gantry.Public {
-		return ProjectAccess{}, fmt.Errorf("project %s: %w", p.FullPath(), gantry.ErrNotFound)
+	level := gantry.NoAccess
+	switch {
+	case p.ID != actor.Job.ProjectID:
+		if p.Visibility != gantry.Public {
+			return ProjectAccess{}, fmt.Errorf("project %s: %w", p.FullPath(), gantry.ErrNotFound)
+		}
+	case actor.User.ID == 0:
+		level = gantry.Reporter
+	default:
+		var err error
+		if level, err = s.store.AccessLevel(ctx, actor.User.ID, store.ProjectSource(p.ID)); err != nil {
+			return ProjectAccess{}, err
+		}
+		if !auth.Can(auth.Actor{User: actor.User}, auth.ReadCode, p.Visibility, level) {
+			return ProjectAccess{}, fmt.Errorf("project %s: the job's user has no access: %w", p.FullPath(), gantry.ErrNotFound)
+		}
 	}
 	if action != auth.ReadProject && action != auth.ReadCode {
 		return ProjectAccess{}, fmt.Errorf("%s project %s with a job token: %w", action, p.FullPath(), gantry.ErrForbidden)
-	}
-	level := gantry.Reporter
-	if p.ID != actor.Job.ProjectID {
-		level = gantry.NoAccess
 	}
 	return ProjectAccess{Project: p, Level: level}, nil
 }

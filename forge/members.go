@@ -50,8 +50,9 @@ func (s *Service) Member(ctx context.Context, actor auth.Actor, t MemberTarget, 
 }
 
 // SetMember adds (create) or changes a membership. Maintainers manage
-// project members but cannot hand out a role above their own; group
-// members are managed by owners.
+// project members but, as in GitLab, neither hand out a role above their
+// own nor change a member whose role is above theirs (only owners manage
+// owners); group members are managed by owners.
 func (s *Service) SetMember(ctx context.Context, actor auth.Actor, t MemberTarget, userID int64, level gantry.AccessLevel, expires time.Time, create bool) (gantry.Member, error) {
 	if !level.Valid() {
 		return gantry.Member{}, invalid("access_level %d is not one of 10, 20, 30, 40, 50", int(level))
@@ -69,6 +70,11 @@ func (s *Service) SetMember(ctx context.Context, actor auth.Actor, t MemberTarge
 	if _, err := s.store.User(ctx, userID); err != nil {
 		return gantry.Member{}, err
 	}
+	if !create {
+		if err := s.mayManageMember(ctx, actor, src, own, userID); err != nil {
+			return gantry.Member{}, err
+		}
+	}
 	exp := int64(0)
 	if !expires.IsZero() {
 		exp = expires.UnixMicro()
@@ -84,11 +90,32 @@ func (s *Service) SetMember(ctx context.Context, actor auth.Actor, t MemberTarge
 	return s.store.Member(ctx, src, userID, false)
 }
 
-// RemoveMember ends a direct membership.
+// RemoveMember ends a direct membership; like SetMember, only owners may
+// remove an owner.
 func (s *Service) RemoveMember(ctx context.Context, actor auth.Actor, t MemberTarget, userID int64) error {
-	src, _, err := s.source(ctx, actor, t, auth.ManageProject)
+	src, own, err := s.source(ctx, actor, t, auth.ManageProject)
 	if err != nil {
 		return err
 	}
+	if err := s.mayManageMember(ctx, actor, src, own, userID); err != nil {
+		return err
+	}
 	return s.store.RemoveMember(ctx, src, userID)
+}
+
+// mayManageMember refuses (gantry.ErrForbidden) to let an actor whose role
+// is own change or remove the direct member userID of src when that
+// member's role is above own. No (or an expired) membership has no role to
+// protect: the store's update or removal then decides.
+func (s *Service) mayManageMember(ctx context.Context, actor auth.Actor, src store.Source, own gantry.AccessLevel, userID int64) error {
+	m, err := s.store.Member(ctx, src, userID, false)
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if m.AccessLevel > own && !actor.Admin() {
+		return fmt.Errorf("manage a member with access level %d above your own: %w", int(m.AccessLevel), gantry.ErrForbidden)
+	}
+	return nil
 }

@@ -108,8 +108,11 @@ func (s *Service) RotateRunnerToken(ctx context.Context, token string) (gantry.R
 }
 
 // JobTokenActor authenticates a job token (CI_JOB_TOKEN): it is valid
-// while its job is held by a runner, and acts as the job's user limited to
-// the job's project.
+// while its job is held by a runner and its user is active, and acts as
+// the job's user limited to the job's project (see checkJobProject). A
+// blocked or deleted user's job tokens are gantry.ErrUnauthorized, as
+// their personal access tokens are. A job without a user (a push found at
+// start-up) acts as nobody.
 func (s *Service) JobTokenActor(ctx context.Context, token string) (auth.Actor, gantry.Job, error) {
 	if !strings.HasPrefix(token, auth.JobTokenPrefix) {
 		return auth.Actor{}, gantry.Job{}, fmt.Errorf("job token: %w", gantry.ErrUnauthorized)
@@ -118,9 +121,15 @@ func (s *Service) JobTokenActor(ctx context.Context, token string) (auth.Actor, 
 	if err != nil || !(j.Status.Executing() || j.Status == gantry.StatusPending && j.RunnerID != 0) {
 		return auth.Actor{}, gantry.Job{}, fmt.Errorf("job token: %w", gantry.ErrUnauthorized)
 	}
-	u, err := s.store.User(ctx, j.UserID)
-	if err != nil && !isNotFound(err) {
-		return auth.Actor{}, gantry.Job{}, err
+	var u gantry.User
+	if j.UserID != 0 {
+		u, err = s.store.User(ctx, j.UserID)
+		switch {
+		case isNotFound(err) || err == nil && !u.Active():
+			return auth.Actor{}, gantry.Job{}, fmt.Errorf("job token of job %d: its user is blocked or deleted: %w", j.ID, gantry.ErrUnauthorized)
+		case err != nil:
+			return auth.Actor{}, gantry.Job{}, err
+		}
 	}
 	return auth.Actor{User: u, Job: &auth.JobScope{JobID: j.ID, ProjectID: j.ProjectID}}, j, nil
 }

@@ -83,7 +83,10 @@ func (s *Service) User(ctx context.Context, actor auth.Actor, id int64) (gantry.
 }
 
 // ListUsers lists users; admins see everyone, others only active users.
+// A search matches usernames and names, and email addresses only for
+// admins: others must not learn who has which address.
 func (s *Service) ListUsers(ctx context.Context, actor auth.Actor, f store.UserFilter, p store.Page) ([]gantry.User, int, error) {
+	f.SearchEmail = actor.Admin()
 	if !actor.Admin() {
 		f.Active = true
 	}

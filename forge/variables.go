@@ -213,16 +213,30 @@ const (
 	maxDescription   = 255
 )
 
+// VariableKeyErrors returns what is wrong with the key of a CI/CD or
+// pipeline variable by GitLab's rules (Ci::HasVariable), in its words and
+// order; nothing for a good key.
+func VariableKeyErrors(key string) []string {
+	var errs []string
+	if key == "" {
+		errs = append(errs, "can't be blank")
+	}
+	if len(key) > maxVariableKey {
+		errs = append(errs, fmt.Sprintf("is too long (maximum is %d characters)", maxVariableKey))
+	}
+	if !variableKey.MatchString(key) {
+		errs = append(errs, "can contain only letters, digits and '_'.")
+	}
+	return errs
+}
+
 // validateVariable checks v as GitLab does and returns a *FieldError
 // naming the first field at fault.
 func validateVariable(v gantry.CIVariable) error {
+	if errs := VariableKeyErrors(v.Key); len(errs) > 0 {
+		return &FieldError{Field: "key", Message: errs[0]}
+	}
 	switch {
-	case v.Key == "":
-		return &FieldError{Field: "key", Message: "can't be blank"}
-	case len(v.Key) > maxVariableKey:
-		return &FieldError{Field: "key", Message: fmt.Sprintf("is too long (maximum is %d characters)", maxVariableKey)}
-	case !variableKey.MatchString(v.Key):
-		return &FieldError{Field: "key", Message: "can contain only letters, digits and '_'."}
 	case len(v.Value) > maxVariableValue:
 		return &FieldError{Field: "value", Message: fmt.Sprintf("is too long (maximum is %d characters)", maxVariableValue)}
 	case v.Masked && !v.Raw && !maskableValue.MatchString(v.Value):

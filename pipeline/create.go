@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/ci"
+	"github.com/gantry-ci/gantry/forge"
 	"github.com/gantry-ci/gantry/git"
 )
 
@@ -27,6 +29,41 @@ var (
 	// never (it is also ErrFiltered).
 	ErrFilteredByWorkflow = fmt.Errorf("%w: %s", ErrFiltered, ci.FilteredByWorkflow)
 )
+
+// VariablesError is Create's error for pipeline variables that GitLab's
+// rules refuse; no pipeline is made. It is a gantry.ErrInvalid.
+type VariablesError struct {
+	// KeyErrors say what is wrong with keys, in GitLab's words ("can't be
+	// blank"), each once.
+	KeyErrors []string
+}
+
+// Error is GitLab's message for such a pipeline.
+func (e *VariablesError) Error() string {
+	msgs := make([]string, len(e.KeyErrors))
+	for i, m := range e.KeyErrors {
+		msgs[i] = "Variables key " + m
+	}
+	return "Failed to persist the pipeline: Validation failed: " + strings.Join(msgs, ", ")
+}
+
+// Is makes errors.Is(err, gantry.ErrInvalid) hold.
+func (e *VariablesError) Is(target error) bool { return target == gantry.ErrInvalid }
+
+func checkVariables(vars []gantry.PipelineVariable) error {
+	var errs []string
+	for _, v := range vars {
+		for _, msg := range forge.VariableKeyErrors(v.Key) {
+			if !slices.Contains(errs, msg) {
+				errs = append(errs, msg)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return &VariablesError{KeyErrors: errs}
+	}
+	return nil
+}
 
 // CreateRequest says which pipeline to create.
 type CreateRequest struct {
@@ -51,6 +88,9 @@ type CreateRequest struct {
 // whose head commit says [ci skip] or [skip ci] gets a skipped pipeline
 // without jobs.
 func (s *Service) Create(ctx context.Context, req CreateRequest) (gantry.Pipeline, error) {
+	if err := checkVariables(req.Variables); err != nil {
+		return gantry.Pipeline{}, err
+	}
 	repo := s.forge.Repos().Repo(req.Project.ID)
 	ref, err := resolveRef(ctx, repo, req.Ref)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/gantry-ci/gantry"
@@ -159,13 +160,27 @@ type Page struct {
 }
 
 func (p Page) limitOffset() (int, int) {
+	return p.size(), p.Offset()
+}
+
+func (p Page) size() int {
 	if p.Size <= 0 {
-		p.Size = 20
+		return 20
 	}
-	if p.Number <= 0 {
-		p.Number = 1
+	return p.Size
+}
+
+// Offset is how many items come before the page (a Size of 0 or less
+// counts as 20, a Number below 1 as 1). It saturates at math.MaxInt
+// instead of overflowing, so an absurd page number is past the end of any
+// listing rather than a negative offset. Every offset of a Page, in SQL
+// or in memory, is computed here.
+func (p Page) Offset() int {
+	size, n := p.size(), max(p.Number, 1)
+	if n-1 > math.MaxInt/size {
+		return math.MaxInt
 	}
-	return p.Size, (p.Number - 1) * p.Size
+	return (n - 1) * size
 }
 
 func isNotFound(err error) bool { return errors.Is(err, gantry.ErrNotFound) }

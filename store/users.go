@@ -97,9 +97,12 @@ func (s *Store) UserLogin(ctx context.Context, login string) (gantry.User, strin
 // UserFilter narrows ListUsers.
 type UserFilter struct {
 	Username string // exact, case-insensitive
-	Search   string // substring of username, name or email
-	Active   bool
-	Blocked  bool
+	Search   string // substring of username or name (and email, with SearchEmail)
+	// SearchEmail makes Search match email addresses too. Addresses are
+	// private: only administrators may search them (as in GitLab).
+	SearchEmail bool
+	Active      bool
+	Blocked     bool
 }
 
 // ListUsers returns one page of users ordered by id, and the total count.
@@ -110,8 +113,13 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter, p Page) ([]gantry.U
 	}
 	if f.Search != "" {
 		like := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
-		where = append(where, `(lower(u.username) LIKE ? ESCAPE '\' OR lower(u.name) LIKE ? ESCAPE '\' OR lower(u.email) LIKE ? ESCAPE '\')`)
-		args = append(args, like, like, like)
+		match := `lower(u.username) LIKE ? ESCAPE '\' OR lower(u.name) LIKE ? ESCAPE '\'`
+		args = append(args, like, like)
+		if f.SearchEmail {
+			match += ` OR lower(u.email) LIKE ? ESCAPE '\'`
+			args = append(args, like)
+		}
+		where = append(where, "("+match+")")
 	}
 	if f.Active {
 		where = append(where, "u.state = 'active'")
@@ -147,6 +155,18 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, hash string) erro
 	})
 	if err != nil {
 		return fmt.Errorf("set password of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetUserState blocks or unblocks a user. A missing user is
+// gantry.ErrNotFound.
+func (s *Store) SetUserState(ctx context.Context, id int64, state gantry.UserState) error {
+	err := s.inWrite(ctx, func(t *tx) error {
+		return t.update(ctx, "UPDATE users SET state = ? WHERE id = ?", string(state), id)
+	})
+	if err != nil {
+		return fmt.Errorf("set state of user %d: %w", id, err)
 	}
 	return nil
 }

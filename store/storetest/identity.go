@@ -45,6 +45,34 @@ func testUsers(t *testing.T, s *store.Store) {
 	if err != nil || total != 5 || len(page) != 2 || page[0].Username != "userb" {
 		t.Fatalf("ListUsers page 2 = %v total %d err %v", page, total, err)
 	}
+	if err := s.SetUserState(ctx, alice.ID, gantry.UserBlocked); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.User(ctx, alice.ID); err != nil || u.Active() || u.State != gantry.UserBlocked {
+		t.Errorf("blocked user = %+v, %v", u, err)
+	}
+	if _, total, err := s.ListUsers(ctx, store.UserFilter{Active: true}, store.Page{}); err != nil || total != 4 {
+		t.Errorf("%d active users (%v), want 4", total, err)
+	}
+	if err := s.SetUserState(ctx, alice.ID, gantry.UserActive); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, s.SetUserState(ctx, 999, gantry.UserBlocked), gantry.ErrNotFound)
+	for _, c := range []struct {
+		filter store.UserFilter
+		want   int
+	}{
+		{store.UserFilter{Search: "LIC"}, 1},
+		{store.UserFilter{Search: "user"}, 4},
+		{store.UserFilter{Search: "example.com"}, 0}, // addresses only with SearchEmail
+		{store.UserFilter{Search: "example.com", SearchEmail: true}, 5},
+		{store.UserFilter{Search: "ALICE@", SearchEmail: true}, 1},
+		{store.UserFilter{Search: "%", SearchEmail: true}, 0},
+	} {
+		if _, total, err := s.ListUsers(ctx, c.filter, store.Page{}); err != nil || total != c.want {
+			t.Errorf("ListUsers(%+v) total %d, %v; want %d", c.filter, total, err, c.want)
+		}
+	}
 }
 
 func testTokens(t *testing.T, s *store.Store) {
