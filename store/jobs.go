@@ -89,14 +89,16 @@ func (t *tx) insertJob(ctx context.Context, j *gantry.Job) error {
 	return err
 }
 
-// updateJob saves the fields that status transitions change.
+// updateJob saves the fields that status transitions change. A job that
+// ended forgets the values its log masked (see JobMasks).
 func (t *tx) updateJob(ctx context.Context, j *gantry.Job) error {
 	j.UpdatedAt = t.now
 	return t.update(ctx, `UPDATE jobs SET status = ?, allow_failure = ?, retried = ?, runner_id = ?, user_id = ?, failure_reason = ?,
-		exit_code = ?, coverage = ?, queued_at = ?, started_at = ?, finished_at = ?, scheduled_at = ?, updated_at = ?, erased_at = ?
+		exit_code = ?, coverage = ?, queued_at = ?, started_at = ?, finished_at = ?, scheduled_at = ?, updated_at = ?, erased_at = ?,
+		masked_values = CASE WHEN ? THEN NULL ELSE masked_values END
 		WHERE id = ?`, string(j.Status), j.AllowFailure, j.Retried, nullID(j.RunnerID), j.UserID, j.FailureReason,
 		j.ExitCode, nullCoverage(j.Coverage), micros(j.QueuedAt), micros(j.StartedAt), micros(j.FinishedAt), micros(j.ScheduledAt),
-		micros(t.now), micros(j.ErasedAt), j.ID)
+		micros(t.now), micros(j.ErasedAt), j.Status.Completed(), j.ID)
 }
 
 func nullID(id int64) any {
@@ -254,6 +256,7 @@ func (s *Store) queued(ctx context.Context, cond string, args ...any) ([]QueuedJ
 // Claim gives a pending job to a runner: it records the runner, the job
 // token's hash and the start, and moves the job to running (or leaves it
 // pending until the runner confirms, for runners with two-phase commit).
+// The job masks nothing but its token until RecordJobMasks says more.
 // A job another runner took first is gantry.ErrConflict.
 func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tokenHash string, confirmLater, graceful bool) (gantry.Job, error) {
 	var j gantry.Job
@@ -263,7 +266,8 @@ func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tok
 			status = gantry.StatusPending
 		}
 		res, err := t.exec(ctx, `UPDATE jobs SET runner_id = ?, runner_manager_id = ?, token_hash = ?, status = ?, started_at = ?,
-			last_contact_at = ?, updated_at = ?, graceful_cancel = ? WHERE id = ? AND status = 'pending' AND runner_id IS NULL`,
+			last_contact_at = ?, updated_at = ?, graceful_cancel = ?, masked_values = '[]'
+			WHERE id = ? AND status = 'pending' AND runner_id IS NULL`,
 			runnerID, nullID(managerID), tokenHash, string(status), micros(t.now), micros(t.now), micros(t.now), graceful, jobID)
 		if err != nil {
 			return err
@@ -291,9 +295,46 @@ func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tok
 // fresh token to come at the next claim.
 func (s *Store) Unclaim(ctx context.Context, jobID int64) error {
 	return s.inWrite(ctx, func(t *tx) error {
-		return t.update(ctx, `UPDATE jobs SET runner_id = NULL, runner_manager_id = NULL, token_hash = NULL, started_at = 0, updated_at = ?
-			WHERE id = ? AND status = 'pending'`, micros(t.now), jobID)
+		return t.update(ctx, `UPDATE jobs SET runner_id = NULL, runner_manager_id = NULL, token_hash = NULL, started_at = 0, updated_at = ?,
+			masked_values = NULL WHERE id = ? AND status = 'pending'`, micros(t.now), jobID)
 	})
+}
+
+// RecordJobMasks records the values a claimed job's log must mask besides
+// its token (its masked CI/CD variables as the runner was handed them).
+// They stay until the job ends; a job not claimed is gantry.ErrNotFound.
+func (s *Store) RecordJobMasks(ctx context.Context, jobID int64, values []string) error {
+	b, err := json.Marshal(orEmpty(values))
+	if err != nil {
+		return err
+	}
+	err = s.inWrite(ctx, func(t *tx) error {
+		return t.update(ctx, "UPDATE jobs SET masked_values = ? WHERE id = ? AND masked_values IS NOT NULL", string(b), jobID)
+	})
+	if err != nil {
+		return fmt.Errorf("record masks of job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// JobMasks returns what RecordJobMasks recorded for a job that a runner
+// holds; recorded is false when nothing is (a job not claimed, ended, or
+// claimed by a release that did not record them).
+func (s *Store) JobMasks(ctx context.Context, jobID int64) (values []string, recorded bool, err error) {
+	var raw sql.NullString
+	err = s.inRead(ctx, func(t *tx) error {
+		return t.queryRow(ctx, "SELECT masked_values FROM jobs WHERE id = ?", jobID).Scan(&raw)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("masks of job %d: %w", jobID, err)
+	}
+	if !raw.Valid {
+		return nil, false, nil
+	}
+	if err := json.Unmarshal([]byte(raw.String), &values); err != nil {
+		return nil, false, fmt.Errorf("masks of job %d: %w", jobID, err)
+	}
+	return values, true, nil
 }
 
 // TouchJob records that the job's runner was heard from now.
