@@ -119,7 +119,7 @@ func (s *Service) startDue(ctx context.Context) error {
 	for _, d := range due {
 		_, err := s.onJob(ctx, d.ID, func(st *store.PipelineState, j *gantry.Job) error {
 			if j.Status == gantry.StatusScheduled {
-				queue(j, st.BusyResourceGroups, s.now())
+				queue(j, st, s.now())
 			}
 			return nil
 		})
