@@ -34,7 +34,7 @@ func advance(st *store.PipelineState, now time.Time) {
 			}
 			enqueue(j, prev, st, now)
 		case gantry.StatusWaitingForResource:
-			queue(j, st, now)
+			queueJob(j, st, now)
 		}
 	}
 	updatePipelineStatus(st.Pipeline, jobs, now)
@@ -129,17 +129,17 @@ func enqueue(j *gantry.Job, prev gantry.Status, st *store.PipelineState, now tim
 	case "delayed":
 		j.Status, j.ScheduledAt = gantry.StatusScheduled, now.Add(j.StartIn)
 	default:
-		queue(j, st, now)
+		queueJob(j, st, now)
 	}
 }
 
-// queue makes j pending, or waiting for its resource group while another
+// queueJob makes j pending, or waiting for its resource group while another
 // job holds it (is pending or executing): a job of another pipeline of the
 // project (st.BusyResourceGroups) or of this one, as st's jobs are now, so
 // a holder that ended in this transition no longer counts. It is the one
 // gate of resource groups: advance, Play, retrying a manual job and
 // starting a due delayed job all queue through it.
-func queue(j *gantry.Job, st *store.PipelineState, now time.Time) {
+func queueJob(j *gantry.Job, st *store.PipelineState, now time.Time) {
 	if j.ResourceGroup != "" && (st.BusyResourceGroups[j.ResourceGroup] || heldInPipeline(j, st.Jobs)) {
 		j.Status = gantry.StatusWaitingForResource
 		return

@@ -292,11 +292,14 @@ func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tok
 }
 
 // Unclaim returns a job a runner never confirmed to the queue, with a
-// fresh token to come at the next claim.
-func (s *Store) Unclaim(ctx context.Context, jobID int64) error {
+// fresh token to come at the next claim, if it is still unconfirmed and
+// was claimed before claimedBefore (so a later claim of the job is kept);
+// otherwise it is gantry.ErrNotFound.
+func (s *Store) Unclaim(ctx context.Context, jobID int64, claimedBefore time.Time) error {
 	return s.inWrite(ctx, func(t *tx) error {
 		return t.update(ctx, `UPDATE jobs SET runner_id = NULL, runner_manager_id = NULL, token_hash = NULL, started_at = 0, updated_at = ?,
-			masked_values = NULL WHERE id = ? AND status = 'pending'`, micros(t.now), jobID)
+			masked_values = NULL WHERE id = ? AND status = 'pending' AND runner_id IS NOT NULL AND started_at < ?`,
+			micros(t.now), jobID, micros(claimedBefore))
 	})
 }
 
@@ -345,10 +348,27 @@ func (s *Store) TouchJob(ctx context.Context, jobID int64) error {
 	})
 }
 
-// JobsSilentSince returns executing jobs (running, canceling, or claimed
-// but unconfirmed) whose runner has not been heard from since before.
+// JobsSilentSince returns running or canceling jobs whose runner has not
+// been heard from since before.
 func (s *Store) JobsSilentSince(ctx context.Context, before time.Time) ([]gantry.Job, error) {
-	return s.jobsWhere(ctx, `j.runner_id IS NOT NULL AND j.status IN ('pending', 'running', 'canceling') AND j.last_contact_at < ?`, micros(before))
+	return s.jobsWhere(ctx, `j.runner_id IS NOT NULL AND j.status IN ('running', 'canceling') AND j.last_contact_at < ?`, micros(before))
+}
+
+// JobsUnconfirmedSince returns jobs claimed before before by a runner
+// that has not confirmed them yet (two-phase commit), whatever else it
+// sent since.
+func (s *Store) JobsUnconfirmedSince(ctx context.Context, before time.Time) ([]gantry.Job, error) {
+	return s.jobsWhere(ctx, `j.runner_id IS NOT NULL AND j.status = 'pending' AND j.started_at < ?`, micros(before))
+}
+
+// JobsQueuedSince returns pending jobs no runner holds that were queued
+// before before: up to limit of them with an id above after, by id.
+func (s *Store) JobsQueuedSince(ctx context.Context, before time.Time, after int64, limit int) ([]QueuedJob, error) {
+	out, err := s.queued(ctx, "j.queued_at < ? AND j.id > ? ORDER BY j.id LIMIT ?", micros(before), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("jobs queued since %v: %w", before, err)
+	}
+	return out, nil
 }
 
 // JobsDue returns scheduled (delayed) jobs whose time has come.

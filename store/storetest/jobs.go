@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -71,7 +72,7 @@ func testJobMasks(t *testing.T, s *store.Store) {
 	if v, ok := masks(a.ID); !ok || !cmp.Equal(v, []string{"s3cr3t", "other"}) {
 		t.Errorf("recorded: %v, %v", v, ok)
 	}
-	if err := s.Unclaim(ctx, a.ID); err != nil {
+	if err := s.Unclaim(ctx, a.ID, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if v, ok := masks(a.ID); ok {
