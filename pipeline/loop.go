@@ -17,20 +17,21 @@ const eventConsumer = "pipelines"
 // Run does the pipeline work nobody waits for, until ctx ends: it creates
 // pipelines for pushes (resuming from its cursor after a restart), starts
 // delayed jobs when due, fails jobs whose runner went silent, returns
-// unconfirmed claims to the queue, drops jobs no runner took in time, and
-// at start re-advances every unfinished pipeline.
+// unconfirmed claims to the queue, drops jobs no runner took in time,
+// deletes expired artifacts and the storage of deleted pipelines and
+// projects, and at start re-advances every unfinished pipeline.
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("reconcile pipelines", "err", err)
 	}
 	tick := time.NewTicker(s.cfg.TickInterval)
 	defer tick.Stop()
-	var stuckChecked time.Time
+	var housekept time.Time
 	for {
 		steps := []func(context.Context) error{s.consumeEvents, s.startDue, s.failSilent}
-		if now := s.now(); now.Sub(stuckChecked) >= stuckCheckInterval {
-			stuckChecked = now
-			steps = append(steps, s.dropStuck)
+		if now := s.now(); now.Sub(housekept) >= housekeepingInterval {
+			housekept = now
+			steps = append(steps, s.dropStuck, s.housekeep)
 		}
 		for _, step := range steps {
 			if err := step(ctx); err != nil && ctx.Err() == nil {
@@ -264,9 +265,9 @@ func (s *Service) cancelRedundant(ctx context.Context, p gantry.Pipeline) {
 	}
 }
 
-// StartDue, FailSilent and DropStuck run one round of the background
-// checks (Run calls them every tick, DropStuck every stuckCheckInterval;
-// tests call them directly).
+// StartDue, FailSilent, DropStuck and Housekeep run one round of the
+// background work (Run calls the first two every tick, the others every
+// housekeepingInterval; tests call them directly).
 func (s *Service) StartDue(ctx context.Context) error { return s.startDue(ctx) }
 
 // FailSilent fails jobs whose runner went silent; see Run.
@@ -275,6 +276,11 @@ func (s *Service) FailSilent(ctx context.Context) error { return s.failSilent(ct
 // DropStuck fails jobs no runner took in time; see Run.
 func (s *Service) DropStuck(ctx context.Context) error { return s.dropStuck(ctx) }
 
-// stuckCheckInterval is how often Run looks for stuck jobs: the timeouts
-// are hours, and each look reads the runners.
-const stuckCheckInterval = time.Minute
+// Housekeep deletes expired artifacts and the storage deleted pipelines
+// and projects left behind; see Run.
+func (s *Service) Housekeep(ctx context.Context) error { return s.housekeep(ctx) }
+
+// housekeepingInterval is how often Run looks for stuck jobs, expired
+// artifacts and storage to delete: the timeouts are hours, and looking
+// for stuck jobs reads the runners.
+const housekeepingInterval = time.Minute

@@ -34,10 +34,14 @@ type Variables interface {
 
 // Config holds a Service's dependencies and settings.
 type Config struct {
-	Store       *store.Store
-	Forge       *forge.Service
-	Variables   Variables // nil: no CI/CD variables, no protected refs
-	Notifier    Notifier  // nil: runners find jobs at their next poll
+	Store     *store.Store
+	Forge     *forge.Service
+	Variables Variables // nil: no CI/CD variables, no protected refs
+	Notifier  Notifier  // nil: runners find jobs at their next poll
+	// Objects and Logs delete the artifact files and logs of deleted
+	// pipelines and projects and expired artifacts (nil: they stay).
+	Objects     Objects
+	Logs        Logs
 	ExternalURL *url.URL
 	Log         *slog.Logger
 	// DefaultTimeout is a job's timeout when the YAML sets none (GitLab's
