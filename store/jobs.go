@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,6 +87,27 @@ func (t *tx) insertJob(ctx context.Context, j *gantry.Job) error {
 		j.PipelineID, j.ProjectID, j.Name, j.Stage, j.StageIndex, string(j.Status), j.When, j.AllowFailure,
 		needs, tags, j.ResourceGroup, j.Interruptible, string(j.Spec), j.Retried, j.Attempt, j.UserID, j.TimeoutSecs, int64(j.StartIn/time.Second), j.Protected,
 		micros(t.now), micros(t.now), micros(j.QueuedAt), micros(j.ScheduledAt), micros(j.FinishedAt), j.FailureReason)
+	if err != nil {
+		return err
+	}
+	return t.insertJobTags(ctx, j.ID, j.Tags)
+}
+
+// insertJobTags records a new job's tags as rows, for matching in SQL.
+func (t *tx) insertJobTags(ctx context.Context, jobID int64, tags []string) error {
+	var values []string
+	var args []any
+	seen := map[string]bool{}
+	for _, tag := range tags {
+		if !seen[tag] {
+			seen[tag] = true
+			values, args = append(values, "(?, ?)"), append(args, jobID, tag)
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	_, err := t.exec(ctx, "INSERT INTO job_tags (job_id, tag) VALUES "+strings.Join(values, ", "), args...)
 	return err
 }
 
@@ -206,14 +228,56 @@ type QueuedJob struct {
 	QueuedAt time.Time
 }
 
-// QueuedJobs returns up to limit pending jobs no runner holds, oldest
-// first, with id > after.
-func (s *Store) QueuedJobs(ctx context.Context, after int64, limit int) ([]QueuedJob, error) {
-	out, err := s.queued(ctx, "j.id > ? ORDER BY j.id LIMIT ?", after, limit)
+// QueuedJobs returns up to limit pending jobs no runner holds that runner
+// r may run, oldest first, with id > after. Which jobs a runner may run is
+// queue.Matches' rule (scope, protected refs, tags, untagged jobs),
+// applied here in SQL so that jobs nobody can take never fill a page.
+func (s *Store) QueuedJobs(ctx context.Context, r gantry.Runner, after int64, limit int) ([]QueuedJob, error) {
+	cond, args, ok := runnerMatch(r)
+	if !ok {
+		return nil, nil
+	}
+	out, err := s.queued(ctx, cond+" AND j.id > ? ORDER BY j.id LIMIT ?", append(args, after, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("queued jobs: %w", err)
+		return nil, fmt.Errorf("queued jobs for runner %d: %w", r.ID, err)
 	}
 	return out, nil
+}
+
+// runnerMatch is queue.Matches as a condition on jobs j and namespaces n;
+// ok is false when r may run nothing.
+func runnerMatch(r gantry.Runner) (cond string, args []any, ok bool) {
+	where := []string{"1=1"}
+	if r.Paused {
+		return "", nil, false
+	}
+	if r.RefProtectedOnly {
+		where, args = append(where, "j.protected = ?"), append(args, true)
+	}
+	switch r.Type {
+	case gantry.InstanceRunner:
+	case gantry.GroupRunner:
+		where, args = append(where, "n.ancestry LIKE ?"), append(args, "%/"+strconv.FormatInt(r.GroupID, 10)+"/%")
+	case gantry.ProjectRunner:
+		if len(r.ProjectIDs) == 0 {
+			return "", nil, false
+		}
+		where, args = append(where, "j.project_id IN ("+placeholders(len(r.ProjectIDs))+")"), append(args, idArgs(r.ProjectIDs)...)
+	default:
+		return "", nil, false
+	}
+	if !r.RunUntagged {
+		where = append(where, "EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = j.id)")
+	}
+	missing := "SELECT 1 FROM job_tags t WHERE t.job_id = j.id" // a tag of the job the runner lacks
+	if len(r.Tags) > 0 {
+		missing += " AND t.tag NOT IN (" + placeholders(len(r.Tags)) + ")"
+		for _, tag := range r.Tags {
+			args = append(args, tag)
+		}
+	}
+	where = append(where, "NOT EXISTS ("+missing+")")
+	return strings.Join(where, " AND "), args, true
 }
 
 // QueuedJobByID returns one pending job's matching data, or
