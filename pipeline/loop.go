@@ -179,6 +179,7 @@ func (s *Service) dropStuck(ctx context.Context) error {
 	now := s.now()
 	var runners []gantry.Runner
 	loaded := false
+	stuck := map[int64][]store.QueuedJob{} // by pipeline: one transition each
 	const page = 100
 	for after := int64(0); ; {
 		jobs, err := s.store.JobsQueuedSince(ctx, now.Add(-min(s.cfg.StuckTimeout, s.cfg.PendingTimeout)), after, page)
@@ -199,31 +200,38 @@ func (s *Service) dropStuck(ctx context.Context) error {
 					continue
 				}
 			}
-			if err := s.drop(ctx, qj); err != nil {
-				s.log.Warn("drop stuck job", "job", qj.ID, "err", err)
-			}
+			stuck[qj.PipelineID] = append(stuck[qj.PipelineID], qj)
 		}
 		if len(jobs) < page {
-			return nil
+			break
 		}
 	}
+	for pipelineID, jobs := range stuck {
+		if err := s.drop(ctx, pipelineID, jobs); err != nil {
+			s.log.Warn("drop stuck jobs", "pipeline", pipelineID, "err", err)
+		}
+	}
+	return nil
 }
 
-// drop fails a job still waiting for a runner since qj.QueuedAt with
-// stuck_or_timeout_failure.
-func (s *Service) drop(ctx context.Context, qj store.QueuedJob) error {
-	_, err := s.onJob(ctx, qj.ID, func(st *store.PipelineState, j *gantry.Job) error {
-		if j.Status != gantry.StatusPending || j.RunnerID != 0 || !j.QueuedAt.Equal(qj.QueuedAt) {
-			return nil // taken or queued again meanwhile
-		}
-		s.log.Warn("no runner took the job in time; dropping it", "job", j.ID, "queued_at", j.QueuedAt)
-		j.Status, j.FailureReason, j.FinishedAt = gantry.StatusFailed, "stuck_or_timeout_failure", s.now()
-		if shouldRetry(jobSpec(j).Retry, j, Result{Failed: true, FailureReason: j.FailureReason}) {
-			retry(st, j, j.UserID)
+// drop fails the jobs of a pipeline that still wait for a runner since
+// they were found waiting, with stuck_or_timeout_failure.
+func (s *Service) drop(ctx context.Context, pipelineID int64, jobs []store.QueuedJob) error {
+	return s.update(ctx, pipelineID, func(st *store.PipelineState) error {
+		now := s.now()
+		for _, qj := range jobs {
+			j := jobByID(st.Jobs, qj.ID)
+			if j == nil || j.Status != gantry.StatusPending || j.RunnerID != 0 || !j.QueuedAt.Equal(qj.QueuedAt) {
+				continue // taken, retried or queued again meanwhile
+			}
+			s.log.Warn("no runner took the job in time; dropping it", "job", j.ID, "queued_at", j.QueuedAt)
+			j.Status, j.FailureReason, j.FinishedAt = gantry.StatusFailed, "stuck_or_timeout_failure", now
+			if shouldRetry(jobSpec(j).Retry, j, Result{Failed: true, FailureReason: j.FailureReason}) {
+				retry(st, j, j.UserID)
+			}
 		}
 		return nil
 	})
-	return err
 }
 
 // cancelRedundant cancels older unfinished pipelines of the same ref when

@@ -219,10 +219,11 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter, p Page) ([]gantry.Job
 
 // QueuedJob is what matching a pending job to a runner needs to know.
 type QueuedJob struct {
-	ID        int64
-	ProjectID int64
-	Tags      []string
-	Protected bool
+	ID         int64
+	PipelineID int64
+	ProjectID  int64
+	Tags       []string
+	Protected  bool
 	// Ancestry is the project namespace's ancestry ("/1/5/"), for group runners.
 	Ancestry string
 	QueuedAt time.Time
@@ -296,7 +297,7 @@ func (s *Store) QueuedJobByID(ctx context.Context, id int64) (QueuedJob, error) 
 func (s *Store) queued(ctx context.Context, cond string, args ...any) ([]QueuedJob, error) {
 	var out []QueuedJob
 	err := s.inRead(ctx, func(t *tx) error {
-		rows, err := t.query(ctx, `SELECT j.id, j.project_id, j.tags, j.protected, n.ancestry, j.queued_at
+		rows, err := t.query(ctx, `SELECT j.id, j.pipeline_id, j.project_id, j.tags, j.protected, n.ancestry, j.queued_at
 			FROM jobs j JOIN projects p ON p.id = j.project_id JOIN namespaces n ON n.id = p.namespace_id
 			WHERE j.status = 'pending' AND j.runner_id IS NULL AND `+cond, args...)
 		if err != nil {
@@ -306,7 +307,7 @@ func (s *Store) queued(ctx context.Context, cond string, args ...any) ([]QueuedJ
 			var q QueuedJob
 			var tags string
 			var queued int64
-			if err := r.Scan(&q.ID, &q.ProjectID, &tags, &q.Protected, &q.Ancestry, &queued); err != nil {
+			if err := r.Scan(&q.ID, &q.PipelineID, &q.ProjectID, &tags, &q.Protected, &q.Ancestry, &queued); err != nil {
 				return q, err
 			}
 			q.QueuedAt = fromMicros(queued)
