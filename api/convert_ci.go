@@ -5,6 +5,7 @@ import (
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/gitlab"
+	"github.com/gantry-ci/gantry/queue"
 	"github.com/gantry-ci/gantry/store"
 )
 
@@ -87,7 +88,7 @@ func orEmpty[T any](s []T) []T {
 }
 
 // onlineWindow is how recently a runner must have called to be online.
-const onlineWindow = 2 * time.Hour
+const onlineWindow = queue.OnlineWindow
 
 func (s *Server) runnerBasic(r gantry.Runner) gitlab.RunnerBasic {
 	status := "never_contacted"

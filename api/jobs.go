@@ -77,16 +77,12 @@ func (s *Server) stuck(ctx context.Context, j gantry.Job) bool {
 	if err != nil {
 		return false
 	}
-	runners, _, err := s.Store.ListRunners(ctx, store.RunnerFilter{}, store.Page{Size: 10000})
+	now := time.Now()
+	runners, _, err := s.Store.ListRunners(ctx, store.RunnerFilter{ContactedSince: now.Add(-queue.OnlineWindow)}, store.Page{Size: 10000})
 	if err != nil {
 		return false
 	}
-	for _, r := range runners {
-		if time.Since(r.ContactedAt) < onlineWindow && queue.Matches(r, qj) {
-			return false
-		}
-	}
-	return true
+	return queue.Stuck(qj, runners, now)
 }
 
 // jobScopes reads scope / scope[] into statuses.

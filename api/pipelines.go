@@ -171,7 +171,7 @@ func (s *Server) pipelineAction(action string) handlerFunc {
 func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request, c *call) {
 	p, _, err := s.pipelineOf(r.Context(), c, r, auth.OwnProject)
 	if err == nil {
-		err = s.Store.DeletePipeline(r.Context(), p.ID)
+		err = s.Pipelines.Delete(r.Context(), p.ID)
 	}
 	if err != nil {
 		s.fail(w, r, err, "Pipeline")

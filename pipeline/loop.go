@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gantry-ci/gantry"
+	"github.com/gantry-ci/gantry/queue"
 	"github.com/gantry-ci/gantry/store"
 )
 
@@ -23,19 +24,24 @@ const stallAfter = time.Minute
 // pipelines for pushes (resuming from its cursor after a restart), starts
 // delayed jobs when due, fails jobs whose runner went silent, returns
 // unconfirmed claims to the queue, starts pipelines whose start failed,
-// and at start re-advances every unfinished pipeline. A panic in any of
-// this is logged and the loop goes on.
+// drops jobs no runner took in time, deletes expired artifacts and the
+// storage of deleted pipelines and projects, and at start re-advances every
+// unfinished pipeline. A panic in any of this is logged and the loop goes on.
 func (s *Service) Run(ctx context.Context) error {
 	if err := guard(s.Reconcile)(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("reconcile pipelines", "err", err)
 	}
 	tick := time.NewTicker(s.cfg.TickInterval)
 	defer tick.Stop()
-	var stalledChecked time.Time
+	var stalledChecked, housekept time.Time
 	for {
 		steps := []func(context.Context) error{s.consumeEvents, s.startDue, s.failSilent}
-		if now := s.now(); now.Sub(stalledChecked) >= stallAfter/2 {
+		now := s.now()
+		if now.Sub(stalledChecked) >= stallAfter/2 {
 			steps, stalledChecked = append(steps, s.startStalled), now
+		}
+		if now.Sub(housekept) >= housekeepingInterval {
+			steps, housekept = append(steps, s.dropStuck, s.housekeep), now
 		}
 		for _, step := range steps {
 			if err := guard(step)(ctx); err != nil && ctx.Err() == nil {
@@ -206,7 +212,7 @@ func (s *Service) startDue(ctx context.Context) error {
 	for _, d := range due {
 		_, err := s.onJob(ctx, d.ID, func(st *store.PipelineState, j *gantry.Job) error {
 			if j.Status == gantry.StatusScheduled {
-				queue(j, st.BusyResourceGroups, s.now())
+				queueJob(j, st, s.now())
 			}
 			return nil
 		})
@@ -217,30 +223,100 @@ func (s *Service) startDue(ctx context.Context) error {
 	return nil
 }
 
-// failSilent fails jobs whose runner stopped talking (retry: may then
-// re-queue them) and returns claims a runner never confirmed to the queue.
+// failSilent returns claims a runner never confirmed to the queue and
+// fails jobs whose runner stopped talking (retry: may then re-queue them).
+// A claim must be confirmed within ConfirmTimeout of the claim, whatever
+// else the runner sends meanwhile (a pending keep-alive, log): runners
+// confirm right after they get the job, so one that has not by then is
+// not going to run it.
 func (s *Service) failSilent(ctx context.Context) error {
 	now := s.now()
-	silent, err := s.store.JobsSilentSince(ctx, now.Add(-min(s.cfg.SilentTimeout, s.cfg.ConfirmTimeout)))
+	claimedBefore := now.Add(-s.cfg.ConfirmTimeout)
+	unconfirmed, err := s.store.JobsUnconfirmedSince(ctx, claimedBefore)
+	if err != nil {
+		return err
+	}
+	for _, j := range unconfirmed {
+		if err := s.store.Unclaim(ctx, j.ID, claimedBefore); err == nil {
+			s.log.Info("runner never confirmed the job; queued again", "job", j.ID, "runner", j.RunnerID)
+			s.Advance(ctx, j.PipelineID)
+			s.notify(ctx, []*gantry.Job{&j}) // pending all along, so the advance saw no change
+		}
+	}
+	silent, err := s.store.JobsSilentSince(ctx, now.Add(-s.cfg.SilentTimeout))
 	if err != nil {
 		return err
 	}
 	for _, j := range silent {
-		switch {
-		case j.Status == gantry.StatusPending && j.LastContactAt.Before(now.Add(-s.cfg.ConfirmTimeout)):
-			if err := s.store.Unclaim(ctx, j.ID); err == nil {
-				s.log.Info("runner never confirmed the job; queued again", "job", j.ID, "runner", j.RunnerID)
-				s.Advance(ctx, j.PipelineID)
-				s.notify(ctx, []*gantry.Job{&j}) // pending all along, so the advance saw no change
-			}
-		case j.Status.Executing() && j.LastContactAt.Before(now.Add(-s.cfg.SilentTimeout)):
-			s.log.Warn("runner went silent; failing job", "job", j.ID, "runner", j.RunnerID)
-			if _, err := s.Finish(ctx, j.ID, Result{Failed: true, FailureReason: "runner_system_failure"}); err != nil {
-				s.log.Warn("fail silent job", "job", j.ID, "err", err)
-			}
+		s.log.Warn("runner went silent; failing job", "job", j.ID, "runner", j.RunnerID)
+		if _, err := s.Finish(ctx, j.ID, Result{Failed: true, FailureReason: "runner_system_failure"}); err != nil {
+			s.log.Warn("fail silent job", "job", j.ID, "err", err)
 		}
 	}
 	return nil
+}
+
+// dropStuck fails jobs that waited too long for a runner, as GitLab's
+// stuck-builds worker: pending for PendingTimeout in any case, or for
+// StuckTimeout while no online runner may run them, with failure reason
+// stuck_or_timeout_failure (retry: may then queue them again).
+func (s *Service) dropStuck(ctx context.Context) error {
+	now := s.now()
+	var runners []gantry.Runner
+	loaded := false
+	stuck := map[int64][]store.QueuedJob{} // by pipeline: one transition each
+	const page = 100
+	for after := int64(0); ; {
+		jobs, err := s.store.JobsQueuedSince(ctx, now.Add(-min(s.cfg.StuckTimeout, s.cfg.PendingTimeout)), after, page)
+		if err != nil {
+			return err
+		}
+		for _, qj := range jobs {
+			after = qj.ID
+			if !qj.QueuedAt.Before(now.Add(-s.cfg.PendingTimeout)) {
+				if !loaded {
+					f := store.RunnerFilter{ContactedSince: now.Add(-queue.OnlineWindow)}
+					if runners, _, err = s.store.ListRunners(ctx, f, store.Page{Size: 100000}); err != nil {
+						return err
+					}
+					loaded = true
+				}
+				if !queue.Stuck(qj, runners, now) {
+					continue
+				}
+			}
+			stuck[qj.PipelineID] = append(stuck[qj.PipelineID], qj)
+		}
+		if len(jobs) < page {
+			break
+		}
+	}
+	for pipelineID, jobs := range stuck {
+		if err := s.drop(ctx, pipelineID, jobs); err != nil {
+			s.log.Warn("drop stuck jobs", "pipeline", pipelineID, "err", err)
+		}
+	}
+	return nil
+}
+
+// drop fails the jobs of a pipeline that still wait for a runner since
+// they were found waiting, with stuck_or_timeout_failure.
+func (s *Service) drop(ctx context.Context, pipelineID int64, jobs []store.QueuedJob) error {
+	return s.update(ctx, pipelineID, func(st *store.PipelineState) error {
+		now := s.now()
+		for _, qj := range jobs {
+			j := jobByID(st.Jobs, qj.ID)
+			if j == nil || j.Status != gantry.StatusPending || j.RunnerID != 0 || !j.QueuedAt.Equal(qj.QueuedAt) {
+				continue // taken, retried or queued again meanwhile
+			}
+			s.log.Warn("no runner took the job in time; dropping it", "job", j.ID, "queued_at", j.QueuedAt)
+			j.Status, j.FailureReason, j.FinishedAt = gantry.StatusFailed, "stuck_or_timeout_failure", now
+			if shouldRetry(jobSpec(j).Retry, j, Result{Failed: true, FailureReason: j.FailureReason}) {
+				retry(st, j, j.UserID)
+			}
+		}
+		return nil
+	})
 }
 
 // cancelRedundant cancels older unfinished pipelines of the same branch or
@@ -282,8 +358,9 @@ func (s *Service) cancelRedundant(ctx context.Context, p gantry.Pipeline) {
 	}
 }
 
-// StartDue and FailSilent run one round of the background checks (Run
-// calls them every tick; tests call them directly).
+// StartDue, FailSilent, DropStuck and Housekeep run one round of the
+// background work (Run calls the first two every tick, the others every
+// housekeepingInterval; tests call them directly).
 func (s *Service) StartDue(ctx context.Context) error { return s.startDue(ctx) }
 
 // StartStalled starts pipelines whose start failed; see Run.
@@ -291,3 +368,15 @@ func (s *Service) StartStalled(ctx context.Context) error { return s.startStalle
 
 // FailSilent fails jobs whose runner went silent; see Run.
 func (s *Service) FailSilent(ctx context.Context) error { return s.failSilent(ctx) }
+
+// DropStuck fails jobs no runner took in time; see Run.
+func (s *Service) DropStuck(ctx context.Context) error { return s.dropStuck(ctx) }
+
+// Housekeep deletes expired artifacts and the storage deleted pipelines
+// and projects left behind; see Run.
+func (s *Service) Housekeep(ctx context.Context) error { return s.housekeep(ctx) }
+
+// housekeepingInterval is how often Run looks for stuck jobs, expired
+// artifacts and storage to delete: the timeouts are hours, and looking
+// for stuck jobs reads the runners.
+const housekeepingInterval = time.Minute

@@ -32,14 +32,9 @@ func advance(st *store.PipelineState, now time.Time) {
 			if !ok {
 				continue
 			}
-			enqueue(j, prev, st.BusyResourceGroups, now)
+			enqueue(j, prev, st, now)
 		case gantry.StatusWaitingForResource:
-			if !st.BusyResourceGroups[j.ResourceGroup] && !heldInPipeline(j, jobs) {
-				j.Status, j.QueuedAt = gantry.StatusPending, now
-			}
-		}
-		if j.ResourceGroup != "" && (j.Status == gantry.StatusPending || j.Status.Executing()) {
-			st.BusyResourceGroups[j.ResourceGroup] = true
+			queueJob(j, st, now)
 		}
 	}
 	updatePipelineStatus(st.Pipeline, jobs, now)
@@ -109,7 +104,7 @@ func prerequisites(j *gantry.Job, jobs []*gantry.Job, byName map[string]*gantry.
 // ProcessBuildService: on_success, manual and delayed jobs run after
 // success (or skipped, in stage order), on_failure after failure, always
 // after anything but cancellation; other jobs are skipped.
-func enqueue(j *gantry.Job, prev gantry.Status, busy map[string]bool, now time.Time) {
+func enqueue(j *gantry.Job, prev gantry.Status, st *store.PipelineState, now time.Time) {
 	valid := map[string][]gantry.Status{
 		"on_success": {gantry.StatusSuccess, gantry.StatusSkipped},
 		"manual":     {gantry.StatusSuccess, gantry.StatusSkipped},
@@ -134,26 +129,29 @@ func enqueue(j *gantry.Job, prev gantry.Status, busy map[string]bool, now time.T
 	case "delayed":
 		j.Status, j.ScheduledAt = gantry.StatusScheduled, now.Add(j.StartIn)
 	default:
-		queue(j, busy, now)
+		queueJob(j, st, now)
 	}
 }
 
-// queue makes j pending, or waiting for its resource group when another
-// job holds it.
-func queue(j *gantry.Job, busy map[string]bool, now time.Time) {
-	if j.ResourceGroup != "" && busy[j.ResourceGroup] {
+// queueJob makes j pending, or waiting for its resource group while another
+// job holds it (is pending or executing): a job of another pipeline of the
+// project (st.BusyResourceGroups) or of this one, as st's jobs are now, so
+// a holder that ended in this transition no longer counts. It is the one
+// gate of resource groups: advance, Play, retrying a manual job and
+// starting a due delayed job all queue through it.
+func queueJob(j *gantry.Job, st *store.PipelineState, now time.Time) {
+	if j.ResourceGroup != "" && (st.BusyResourceGroups[j.ResourceGroup] || heldInPipeline(j, st.Jobs)) {
 		j.Status = gantry.StatusWaitingForResource
 		return
 	}
 	j.Status, j.QueuedAt = gantry.StatusPending, now
-	if j.ResourceGroup != "" {
-		busy[j.ResourceGroup] = true
-	}
 }
 
+// heldInPipeline reports whether another current job of jobs holds j's
+// resource group.
 func heldInPipeline(j *gantry.Job, jobs []*gantry.Job) bool {
 	for _, o := range jobs {
-		if o != j && o.ResourceGroup == j.ResourceGroup && (o.Status == gantry.StatusPending || o.Status.Executing()) {
+		if o != j && !o.Retried && o.ResourceGroup == j.ResourceGroup && (o.Status == gantry.StatusPending || o.Status.Executing()) {
 			return true
 		}
 	}

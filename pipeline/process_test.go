@@ -158,6 +158,16 @@ func TestAdvance(t *testing.T) {
 			},
 		},
 		{
+			name: "a resource group held by a job later in processing order",
+			jobs: []*gantry.Job{j("build", 0, "on_success"), j("deploy", 0, "on_success", "needs:build", "rg:prod"),
+				j("smoke", 1, "on_success", "needs:", "rg:prod")},
+			want: "pending | build=pending deploy=created smoke=pending",
+			steps: []step{
+				{"build", gantry.StatusSuccess, "running | build=success deploy=waiting_for_resource smoke=pending"},
+				{"smoke", gantry.StatusSuccess, "running | build=success deploy=pending smoke=success"},
+			},
+		},
+		{
 			name: "canceled earlier stage skips later jobs",
 			jobs: []*gantry.Job{j("build", 0, "on_success"), j("test", 1, "always")},
 			want: "pending | build=pending test=created",
@@ -185,7 +195,6 @@ func TestAdvance(t *testing.T) {
 				} else {
 					job.Status = s.status
 				}
-				st.BusyResourceGroups = map[string]bool{}
 				advance(st, now)
 				if got := snapshot(st); got != s.want {
 					t.Fatalf("after %s %s:\n got %s\nwant %s", s.job, s.status, got, s.want)

@@ -35,10 +35,14 @@ type Variables interface {
 
 // Config holds a Service's dependencies and settings.
 type Config struct {
-	Store       *store.Store
-	Forge       *forge.Service
-	Variables   Variables // nil: no CI/CD variables, no protected refs
-	Notifier    Notifier  // nil: runners find jobs at their next poll
+	Store     *store.Store
+	Forge     *forge.Service
+	Variables Variables // nil: no CI/CD variables, no protected refs
+	Notifier  Notifier  // nil: runners find jobs at their next poll
+	// Objects and Logs delete the artifact files and logs of deleted
+	// pipelines and projects and expired artifacts (nil: they stay).
+	Objects     Objects
+	Logs        Logs
 	ExternalURL *url.URL
 	Log         *slog.Logger
 	// DefaultTimeout is a job's timeout when the YAML sets none (GitLab's
@@ -50,6 +54,11 @@ type Config struct {
 	// ConfirmTimeout is how long a claimed job waits for the runner's
 	// two-phase confirmation before it goes back to the queue.
 	ConfirmTimeout time.Duration
+	// PendingTimeout fails a job no runner took for that long (GitLab: 1
+	// day), StuckTimeout one no online runner may run for that long
+	// (GitLab: 1 hour); both with stuck_or_timeout_failure.
+	PendingTimeout time.Duration
+	StuckTimeout   time.Duration
 	// TickInterval is how often Run looks for due, silent and unconfirmed
 	// jobs and for new push events.
 	TickInterval time.Duration
@@ -84,6 +93,12 @@ func New(cfg Config) *Service {
 	}
 	if cfg.ConfirmTimeout == 0 {
 		cfg.ConfirmTimeout = time.Minute
+	}
+	if cfg.PendingTimeout == 0 {
+		cfg.PendingTimeout = 24 * time.Hour
+	}
+	if cfg.StuckTimeout == 0 {
+		cfg.StuckTimeout = time.Hour
 	}
 	if cfg.TickInterval == 0 {
 		cfg.TickInterval = time.Second

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/gantry-ci/gantry"
+	blobfs "github.com/gantry-ci/gantry/blob/fs"
 	"github.com/gantry-ci/gantry/forge"
 	"github.com/gantry-ci/gantry/git"
 	"github.com/gantry-ci/gantry/git/gittest"
 	"github.com/gantry-ci/gantry/pipeline"
 	"github.com/gantry-ci/gantry/store"
 	"github.com/gantry-ci/gantry/store/sqlite"
+	"github.com/gantry-ci/gantry/trace"
 )
 
 // harness is a pipeline service on a real SQLite store and real git
@@ -25,6 +27,8 @@ type harness struct {
 	store   *store.Store
 	forge   *forge.Service
 	cfg     pipeline.Config // svc's
+	objects *blobfs.Store   // artifact files
+	logs    *trace.Service  // job logs
 	svc     *pipeline.Service
 	project gantry.Project
 	user    gantry.User
@@ -45,7 +49,12 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: st, forge: f, user: u, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	objects, err := blobfs.New(filepath.Join(dir, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, store: st, forge: f, objects: objects, logs: trace.New(trace.Config{Chunks: st, Objects: objects}),
+		user: u, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	st.SetClock(func() time.Time { return h.now })
 	ns, err := st.UserNamespace(t.Context(), u.ID)
 	if err == nil {
@@ -56,8 +65,8 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.repo = f.Repos().Path(h.project.ID)
 	ext, _ := url.Parse("http://gantry.test")
-	h.cfg = pipeline.Config{Store: st, Forge: f, ExternalURL: ext, Now: func() time.Time { return h.now },
-		SilentTimeout: time.Minute}
+	h.cfg = pipeline.Config{Store: st, Forge: f, Objects: objects, Logs: h.logs, ExternalURL: ext,
+		Now: func() time.Time { return h.now }, SilentTimeout: time.Minute}
 	h.svc = pipeline.New(h.cfg)
 	return h
 }

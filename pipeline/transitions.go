@@ -170,7 +170,7 @@ func (s *Service) Play(ctx context.Context, jobID, userID int64) (gantry.Job, er
 			return fmt.Errorf("%w: job is not manual (it is %s)", gantry.ErrInvalid, j.Status)
 		}
 		j.UserID = userID
-		queue(j, st.BusyResourceGroups, s.now())
+		queueJob(j, st, s.now())
 		resetSkippedAfter(st.Jobs, j)
 		return nil
 	})
@@ -188,7 +188,7 @@ func (s *Service) Retry(ctx context.Context, jobID, userID int64) (gantry.Job, e
 		if j.When == "manual" || j.When == "delayed" {
 			// Retrying is running it again: a retried manual job is not
 			// waiting to be played once more.
-			queue(next, st.BusyResourceGroups, s.now())
+			queueJob(next, st, s.now())
 		}
 		return nil
 	})

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/store"
@@ -39,6 +40,21 @@ func Matches(r gantry.Runner, j store.QueuedJob) bool {
 	}
 	for _, t := range j.Tags {
 		if !slices.Contains(r.Tags, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// OnlineWindow is how recently a runner must have called to be online
+// (GitLab's runner online contact timeout).
+const OnlineWindow = 2 * time.Hour
+
+// Stuck reports whether j is stuck as GitLab shows it: no runner among
+// runners that is online at now may run it.
+func Stuck(j store.QueuedJob, runners []gantry.Runner, now time.Time) bool {
+	for _, r := range runners {
+		if !r.ContactedAt.IsZero() && now.Sub(r.ContactedAt) < OnlineWindow && Matches(r, j) {
 			return false
 		}
 	}

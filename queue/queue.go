@@ -17,17 +17,15 @@ var ErrNoJob = errors.New("no job")
 
 // Store is what the queue reads.
 type Store interface {
-	QueuedJobs(ctx context.Context, after int64, limit int) ([]store.QueuedJob, error)
+	// QueuedJobs returns up to limit pending, unclaimed jobs with an id
+	// above after that r may run (by Matches), by id.
+	QueuedJobs(ctx context.Context, r gantry.Runner, after int64, limit int) ([]store.QueuedJob, error)
 	QueuedJobByID(ctx context.Context, id int64) (store.QueuedJob, error)
 }
 
 // ClaimFunc takes one job for the runner, atomically; a job someone else
 // took first is gantry.ErrConflict.
 type ClaimFunc func(ctx context.Context, jobID int64) (gantry.Job, error)
-
-// scanLimit bounds how many pending jobs one request looks at, so that a
-// backlog no runner can take does not make every poll expensive.
-const scanLimit = 1000
 
 // Queue hands pending jobs to runners. It is safe for concurrent use.
 type Queue struct {
@@ -147,20 +145,22 @@ func Held(lastUpdate string, wait time.Duration) bool {
 	return lastUpdate != "" && wait > 0
 }
 
-// scan claims the oldest pending job r may run.
+// scan claims the oldest pending job r may run. The store returns only
+// jobs r may run, so jobs no runner can take cost a scan nothing however
+// many there are; the pages go on only while other runners win the races.
 func (q *Queue) scan(ctx context.Context, r gantry.Runner, claim ClaimFunc) (gantry.Job, error) {
 	var after int64
 	// The first look is short: the job a runner gets is nearly always
 	// among the oldest few.
-	for seen, page := 0, 16; seen < scanLimit; page = 100 {
-		jobs, err := q.store.QueuedJobs(ctx, after, page)
+	for page := 16; ; page = 100 {
+		jobs, err := q.store.QueuedJobs(ctx, r, after, page)
 		if err != nil {
 			return gantry.Job{}, fmt.Errorf("list pending jobs: %w", err)
 		}
 		for _, qj := range jobs {
 			after = qj.ID
 			if !Matches(r, qj) {
-				continue
+				continue // the store disagrees with Matches: never hand the job out
 			}
 			switch j, err := q.claim(ctx, qj.ID, claim); {
 			case errors.Is(err, gantry.ErrConflict):
@@ -172,11 +172,9 @@ func (q *Queue) scan(ctx context.Context, r gantry.Runner, claim ClaimFunc) (gan
 			}
 		}
 		if len(jobs) < page {
-			break
+			return gantry.Job{}, ErrNoJob
 		}
-		seen += len(jobs)
 	}
-	return gantry.Job{}, ErrNoJob
 }
 
 // hold waits for Notify to hand this runner a job, until the wait ends.

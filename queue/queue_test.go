@@ -49,12 +49,12 @@ type fakeStore struct {
 	jobs []store.QueuedJob
 }
 
-func (f *fakeStore) QueuedJobs(_ context.Context, after int64, limit int) ([]store.QueuedJob, error) {
+func (f *fakeStore) QueuedJobs(_ context.Context, r gantry.Runner, after int64, limit int) ([]store.QueuedJob, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []store.QueuedJob
 	for _, j := range f.jobs {
-		if j.ID > after && len(out) < limit {
+		if j.ID > after && len(out) < limit && queue.Matches(r, j) {
 			out = append(out, j)
 		}
 	}

@@ -19,6 +19,14 @@ import (
 // pendingJobs stores a pipeline of n pending jobs on a real SQLite store.
 func pendingJobs(tb testing.TB, n int) (*store.Store, []int64) {
 	tb.Helper()
+	return pendingTaggedJobs(tb, make([][]string, n)...)
+}
+
+// pendingTaggedJobs stores a pipeline of pending jobs with these tags on a
+// real SQLite store.
+func pendingTaggedJobs(tb testing.TB, tags ...[]string) (*store.Store, []int64) {
+	tb.Helper()
+	n := len(tags)
 	s, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "gantry.db"))
 	if err != nil {
 		tb.Fatal(err)
@@ -29,7 +37,8 @@ func pendingJobs(tb testing.TB, n int) (*store.Store, []int64) {
 	proj := storetest.MustProject(tb, s, ns, "app", gantry.Private)
 	jobs := make([]*gantry.Job, n)
 	for i := range jobs {
-		jobs[i] = &gantry.Job{Name: fmt.Sprintf("job %d", i), Stage: "test", Status: gantry.StatusPending, When: "on_success", Spec: []byte("{}")}
+		jobs[i] = &gantry.Job{Name: fmt.Sprintf("job %d", i), Stage: "test", Status: gantry.StatusPending, When: "on_success", Spec: []byte("{}"),
+			Tags: tags[i]}
 	}
 	p := gantry.Pipeline{ProjectID: proj.ID, Ref: "main", SHA: "1234567890123456789012345678901234567890", Source: "push", Status: gantry.StatusPending}
 	if err := s.CreatePipeline(tb.Context(), &p, jobs, 0); err != nil {
@@ -40,6 +49,26 @@ func pendingJobs(tb testing.TB, n int) (*store.Store, []int64) {
 		ids[i] = j.ID
 	}
 	return s, ids
+}
+
+// TestScanSeesPastJobsNobodyCanTake: 1,100 pending jobs asking for a tag
+// no runner has, queued first, do not hide the job after them from a
+// runner that scans.
+func TestScanSeesPastJobsNobodyCanTake(t *testing.T) {
+	tags := make([][]string, 1101)
+	for i := range 1100 {
+		tags[i] = []string{"nobody"}
+	}
+	s, ids := pendingTaggedJobs(t, tags...)
+	q := queue.New(s)
+	runner := gantry.Runner{Type: gantry.InstanceRunner, RunUntagged: true, Tags: []string{"docker"}}
+	claim := func(ctx context.Context, id int64) (gantry.Job, error) {
+		return s.Claim(ctx, id, 1, 0, "h", false, false)
+	}
+	j, _, err := q.Next(t.Context(), runner, "stale", 0, claim)
+	if err != nil || j.ID != ids[1100] {
+		t.Errorf("Next = job %d, %v; want the untagged job %d", j.ID, err, ids[1100])
+	}
 }
 
 // TestEveryJobAssignedOnce: 50 runners race for 500 pending jobs on a real
@@ -93,11 +122,8 @@ func TestHeldPollGetsNotifiedJob(t *testing.T) {
 	claim := func(ctx context.Context, id int64) (gantry.Job, error) {
 		return s.Claim(ctx, id, 1, 0, "h", false, false)
 	}
-	// Take the job out of the queue's sight first: the runner has "seen"
-	// the current version with nothing for it.
-	if err := s.Unclaim(t.Context(), ids[0]); err != nil {
-		t.Fatal(err)
-	}
+	// The runner has "seen" the current version (with nothing for it), so
+	// it is held without a scan until the job is announced.
 	done := make(chan gantry.Job, 1)
 	v := q.Version()
 	go func() {

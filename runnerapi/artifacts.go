@@ -38,7 +38,7 @@ func (s *Server) maxArtifactSize() int64 {
 // part "file", stored in the blob store without holding it in memory. A
 // dotenv report's variables are read now, for the jobs that depend on it.
 func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request) {
-	j, ok := s.jobFor(w, r, "")
+	j, _, ok := s.jobFor(w, r, "")
 	if !ok {
 		return
 	}

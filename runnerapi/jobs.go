@@ -18,35 +18,35 @@ import (
 )
 
 // jobFor authenticates a job request: the job token (JOB-TOKEN header, or
-// the body's token for PUT) must belong to the job in the path. It writes
-// the refusal itself and returns ok=false: 403 for a wrong token, and for
-// a job no longer running also its status in Job-Status so the runner
-// stops.
-func (s *Server) jobFor(w http.ResponseWriter, r *http.Request, bodyToken string) (gantry.Job, bool) {
+// the body's token for PUT) must belong to the job in the path. It returns
+// the job and the token it authenticated with. It writes the refusal
+// itself and returns ok=false: 403 for a wrong token, and for a job no
+// longer running also its status in Job-Status so the runner stops.
+func (s *Server) jobFor(w http.ResponseWriter, r *http.Request, bodyToken string) (j gantry.Job, token string, ok bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		message(w, http.StatusNotFound, "404 Not Found")
-		return gantry.Job{}, false
+		return gantry.Job{}, "", false
 	}
-	token := r.Header.Get(gitlab.HeaderJobToken)
+	token = r.Header.Get(gitlab.HeaderJobToken)
 	if token == "" {
 		token = bodyToken
 	}
-	j, err := s.Store.JobByTokenHash(r.Context(), auth.HashSecret(token))
+	j, err = s.Store.JobByTokenHash(r.Context(), auth.HashSecret(token))
 	if err != nil || j.ID != id || token == "" {
 		if err != nil && !errors.Is(err, gantry.ErrNotFound) {
 			s.fail(w, r, err)
-			return gantry.Job{}, false
+			return gantry.Job{}, "", false
 		}
 		message(w, http.StatusForbidden, "403 Forbidden - invalid job token")
-		return gantry.Job{}, false
+		return gantry.Job{}, "", false
 	}
 	if !j.Status.Executing() && !(j.Status == gantry.StatusPending && j.RunnerID != 0) {
 		w.Header().Set(gitlab.HeaderJobStatus, string(j.Status))
 		message(w, http.StatusForbidden, "403 Forbidden - job is not running")
-		return gantry.Job{}, false
+		return gantry.Job{}, "", false
 	}
-	return j, true
+	return j, token, true
 }
 
 // updateJob answers PUT /jobs/:id: the two-phase confirmation, keep-alives
@@ -57,7 +57,7 @@ func (s *Server) updateJob(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, "400 Bad request - malformed job update")
 		return
 	}
-	j, ok := s.jobFor(w, r, req.Token)
+	j, token, ok := s.jobFor(w, r, req.Token)
 	if !ok {
 		return
 	}
@@ -84,7 +84,7 @@ func (s *Server) updateJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err == nil {
-			j, err = s.finish(ctx, j, req)
+			j, err = s.finish(ctx, j, token, req)
 		}
 	default:
 		message(w, http.StatusBadRequest, "400 Bad request - state does not have a valid value")
@@ -108,23 +108,24 @@ func (s *Server) traceComplete(ctx context.Context, jobID, bytesize int64) (bool
 	return n >= bytesize, err
 }
 
-// finish records the final state, archives the log and forgets the job's
-// secrets. A failure report while canceling ends the job canceled.
-func (s *Server) finish(ctx context.Context, j gantry.Job, req gitlab.UpdateJobRequest) (gantry.Job, error) {
+// finish records the final state and archives the log, masking with the
+// secrets the job had while it ran (the job forgets them as it ends). A
+// failure report while canceling ends the job canceled.
+func (s *Server) finish(ctx context.Context, j gantry.Job, token string, req gitlab.UpdateJobRequest) (gantry.Job, error) {
+	secrets, serr := s.secretsFor(ctx, j, token)
 	res := pipeline.Result{Failed: req.State == gitlab.JobStateFailed, FailureReason: req.FailureReason, ExitCode: req.ExitCode,
 		Coverage: s.coverage(ctx, j)}
 	done, err := s.Pipelines.Finish(ctx, j.ID, res)
 	if err != nil {
 		return gantry.Job{}, err
 	}
-	secrets, err := s.secretsFor(ctx, j, req.Token)
+	err = serr
 	if err == nil {
 		err = s.Traces.Archive(context.WithoutCancel(ctx), j.ID, secrets)
 	}
 	if err != nil {
 		s.log().Error("archive job log", "job", j.ID, "err", err)
 	}
-	s.secrets.Delete(j.ID)
 	s.log().Info("job finished", "job", j.ID, "status", done.Status, "reason", done.FailureReason)
 	return done, nil
 }

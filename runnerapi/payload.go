@@ -86,7 +86,11 @@ func (s *Server) payload(ctx context.Context, j gantry.Job, runner gantry.Runner
 		return gitlab.JobPayload{}, err
 	}
 	in.cacheKeys = s.cacheKeys(ctx, in.project, in.pipeline.SHA, in.spec.Cache)
-	s.secrets.Store(j.ID, secretsOf(in))
+	if masks := maskedValues(in.ciVars); len(masks) > 0 {
+		if err := s.Store.RecordJobMasks(ctx, j.ID, masks); err != nil {
+			return gitlab.JobPayload{}, err
+		}
+	}
 	return buildPayload(in), nil
 }
 
@@ -153,16 +157,16 @@ func (s *Server) cacheKeys(ctx context.Context, p gantry.Project, sha string, ca
 	return keys
 }
 
-// secretsOf lists what must never appear in the job's stored log: masked
-// variable values and the job token.
-func secretsOf(in payloadInput) []string {
-	secrets := []string{in.token}
-	for _, v := range in.ciVars {
+// maskedValues returns the values of the masked variables among vars:
+// with the job token, what must never appear in the job's stored log.
+func maskedValues(vars []gantry.CIVariable) []string {
+	var out []string
+	for _, v := range vars {
 		if v.Masked && v.Value != "" {
-			secrets = append(secrets, v.Value)
+			out = append(out, v.Value)
 		}
 	}
-	return secrets
+	return out
 }
 
 func pipelineFailure(reason string) pipeline.Result {

@@ -67,8 +67,7 @@ type Server struct {
 	// (seconds) when a runner takes it.
 	PendingTime interface{ Observe(float64) }
 
-	secrets sync.Map // job id → []string, the values to mask in its log
-	seen    sync.Map // runner id + system id → time of the last recorded contact
+	seen sync.Map // runner id + system id → time of the last recorded contact
 }
 
 // Register adds the runner protocol routes to mux.

@@ -31,3 +31,31 @@ func TestLogIsContact(t *testing.T) {
 		t.Errorf("the quiet job after 5 s: %d %v", r.Status, r.Header)
 	}
 }
+
+// TestUnconfirmedJobGoesBack: a runner that got a job with two-phase
+// commit but only ever sends pending keep-alives and log never confirms
+// it; ConfirmTimeout after the claim the job is queued again and the
+// runner's token for it is dead.
+func TestUnconfirmedJobGoesBack(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.CI.ConfirmTimeout = time.Second })
+	e.push(map[string]string{".gitlab-ci.yml": "j:\n  script: [a]\n"})
+	e.pipeline()
+	job := e.runner.WaitJob(t, 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		r := e.runner.Update(t, job, gitlab.UpdateJobRequest{State: "pending"})
+		if r.Status == http.StatusForbidden {
+			break
+		}
+		if r.Status != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("keep-alive %d: %d %v; want 403 within seconds of the confirm timeout", i, r.Status, r.Header)
+		}
+		e.runner.Patch(t, job, i, []byte("x"))
+		time.Sleep(100 * time.Millisecond)
+	}
+	again := e.runner.WaitJob(t, 10*time.Second)
+	if again.ID != job.ID || again.Token == job.Token {
+		t.Errorf("after the confirm timeout the runner got job %d (token reused %v); want job %d with a new token",
+			again.ID, again.Token == job.Token, job.ID)
+	}
+}

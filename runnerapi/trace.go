@@ -26,7 +26,7 @@ const traceInterval = "3"
 // Content-Range offset (202 with the new Range), or 416 with the stored
 // length when the runner's offset is off.
 func (s *Server) patchTrace(w http.ResponseWriter, r *http.Request) {
-	j, ok := s.jobFor(w, r, "")
+	j, token, ok := s.jobFor(w, r, "")
 	if !ok {
 		return
 	}
@@ -45,7 +45,7 @@ func (s *Server) patchTrace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	secrets, err := s.secretsFor(ctx, j, tokenOf(r))
+	secrets, err := s.secretsFor(ctx, j, token)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -100,16 +100,17 @@ func contentRange(h string) (int64, int64, error) {
 	return start, end, nil
 }
 
-// secretsFor returns the values to mask in a job's log: the job token (the
-// runner sends it with every request) and the masked CI/CD variables the
-// job gets. They are kept from when the job was handed out, or computed
-// again after a restart.
+// secretsFor returns the values to mask in a job's log: the job token the
+// request authenticated with, and the masked CI/CD variables the job was
+// handed, as recorded when it was claimed (so a variable rotated since
+// stays masked, with or without a restart in between). Jobs claimed by a
+// release that recorded nothing fall back to the variables as they are now.
 func (s *Server) secretsFor(ctx context.Context, j gantry.Job, token string) ([]string, error) {
-	if v, ok := s.secrets.Load(j.ID); ok {
-		return v.([]string), nil
+	masks, recorded, err := s.Store.JobMasks(ctx, j.ID)
+	if err != nil {
+		return nil, err
 	}
-	in := payloadInput{token: token}
-	if s.Variables != nil {
+	if !recorded && s.Variables != nil {
 		p, err := s.Store.Project(ctx, j.ProjectID)
 		if err != nil {
 			return nil, err
@@ -124,9 +125,7 @@ func (s *Server) secretsFor(ctx context.Context, j gantry.Job, token string) ([]
 		if spec.Environment != nil {
 			env = spec.Environment.Name
 		}
-		in.ciVars = gantry.ForEnvironment(vars, env)
+		masks = maskedValues(gantry.ForEnvironment(vars, env))
 	}
-	secrets := secretsOf(in)
-	s.secrets.Store(j.ID, secrets)
-	return secrets, nil
+	return append([]string{token}, masks...), nil
 }

@@ -18,7 +18,9 @@ func (s *Server) wireCI() {
 	s.queue = queue.New(s.store)
 	s.traces = trace.New(trace.Config{Chunks: s.store, Objects: s.blobs, Log: s.log, MaxSize: c.MaxTraceSize})
 	s.pipelines = pipeline.New(pipeline.Config{Store: s.store, Forge: s.forge, Variables: s.forge, Notifier: s.queue,
-		ExternalURL: s.URL, Log: s.log, SilentTimeout: c.SilentTimeout, ConfirmTimeout: c.ConfirmTimeout, TickInterval: c.TickInterval})
+		Objects: s.blobs, Logs: s.traces,
+		ExternalURL: s.URL, Log: s.log, SilentTimeout: c.SilentTimeout, ConfirmTimeout: c.ConfirmTimeout,
+		PendingTimeout: c.PendingTimeout, StuckTimeout: c.StuckTimeout, TickInterval: c.TickInterval})
 	s.forge.OnPush(s.pipelines.Wake)
 }
 

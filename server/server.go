@@ -49,6 +49,8 @@ type CIConfig struct {
 	LongPoll        time.Duration // how long a runner's job request is held (50 s)
 	SilentTimeout   time.Duration // runner silence that fails a running job (10 min)
 	ConfirmTimeout  time.Duration // wait for a runner's two-phase confirmation (1 min)
+	PendingTimeout  time.Duration // a job no runner took fails after this (1 day)
+	StuckTimeout    time.Duration // a job no online runner can take fails after this (1 h)
 	TickInterval    time.Duration // background work interval (1 s)
 	MaxArtifactSize int64         // per upload (100 MiB)
 	MaxTraceSize    int64         // per job log (100 MiB)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,17 +87,40 @@ func (t *tx) insertJob(ctx context.Context, j *gantry.Job) error {
 		j.PipelineID, j.ProjectID, j.Name, j.Stage, j.StageIndex, string(j.Status), j.When, j.AllowFailure,
 		needs, tags, j.ResourceGroup, j.Interruptible, string(j.Spec), j.Retried, j.Attempt, j.UserID, j.TimeoutSecs, int64(j.StartIn/time.Second), j.Protected,
 		micros(t.now), micros(t.now), micros(j.QueuedAt), micros(j.ScheduledAt), micros(j.FinishedAt), j.FailureReason)
+	if err != nil {
+		return err
+	}
+	return t.insertJobTags(ctx, j.ID, j.Tags)
+}
+
+// insertJobTags records a new job's tags as rows, for matching in SQL.
+func (t *tx) insertJobTags(ctx context.Context, jobID int64, tags []string) error {
+	var values []string
+	var args []any
+	seen := map[string]bool{}
+	for _, tag := range tags {
+		if !seen[tag] {
+			seen[tag] = true
+			values, args = append(values, "(?, ?)"), append(args, jobID, tag)
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	_, err := t.exec(ctx, "INSERT INTO job_tags (job_id, tag) VALUES "+strings.Join(values, ", "), args...)
 	return err
 }
 
-// updateJob saves the fields that status transitions change.
+// updateJob saves the fields that status transitions change. A job that
+// ended forgets the values its log masked (see JobMasks).
 func (t *tx) updateJob(ctx context.Context, j *gantry.Job) error {
 	j.UpdatedAt = t.now
 	return t.update(ctx, `UPDATE jobs SET status = ?, allow_failure = ?, retried = ?, runner_id = ?, user_id = ?, failure_reason = ?,
-		exit_code = ?, coverage = ?, queued_at = ?, started_at = ?, finished_at = ?, scheduled_at = ?, updated_at = ?, erased_at = ?
+		exit_code = ?, coverage = ?, queued_at = ?, started_at = ?, finished_at = ?, scheduled_at = ?, updated_at = ?, erased_at = ?,
+		masked_values = CASE WHEN ? THEN NULL ELSE masked_values END
 		WHERE id = ?`, string(j.Status), j.AllowFailure, j.Retried, nullID(j.RunnerID), j.UserID, j.FailureReason,
 		j.ExitCode, nullCoverage(j.Coverage), micros(j.QueuedAt), micros(j.StartedAt), micros(j.FinishedAt), micros(j.ScheduledAt),
-		micros(t.now), micros(j.ErasedAt), j.ID)
+		micros(t.now), micros(j.ErasedAt), j.Status.Completed(), j.ID)
 }
 
 func nullID(id int64) any {
@@ -195,23 +219,66 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter, p Page) ([]gantry.Job
 
 // QueuedJob is what matching a pending job to a runner needs to know.
 type QueuedJob struct {
-	ID        int64
-	ProjectID int64
-	Tags      []string
-	Protected bool
+	ID         int64
+	PipelineID int64
+	ProjectID  int64
+	Tags       []string
+	Protected  bool
 	// Ancestry is the project namespace's ancestry ("/1/5/"), for group runners.
 	Ancestry string
 	QueuedAt time.Time
 }
 
-// QueuedJobs returns up to limit pending jobs no runner holds, oldest
-// first, with id > after.
-func (s *Store) QueuedJobs(ctx context.Context, after int64, limit int) ([]QueuedJob, error) {
-	out, err := s.queued(ctx, "j.id > ? ORDER BY j.id LIMIT ?", after, limit)
+// QueuedJobs returns up to limit pending jobs no runner holds that runner
+// r may run, oldest first, with id > after. Which jobs a runner may run is
+// queue.Matches' rule (scope, protected refs, tags, untagged jobs),
+// applied here in SQL so that jobs nobody can take never fill a page.
+func (s *Store) QueuedJobs(ctx context.Context, r gantry.Runner, after int64, limit int) ([]QueuedJob, error) {
+	cond, args, ok := runnerMatch(r)
+	if !ok {
+		return nil, nil
+	}
+	out, err := s.queued(ctx, cond+" AND j.id > ? ORDER BY j.id LIMIT ?", append(args, after, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("queued jobs: %w", err)
+		return nil, fmt.Errorf("queued jobs for runner %d: %w", r.ID, err)
 	}
 	return out, nil
+}
+
+// runnerMatch is queue.Matches as a condition on jobs j and namespaces n;
+// ok is false when r may run nothing.
+func runnerMatch(r gantry.Runner) (cond string, args []any, ok bool) {
+	where := []string{"1=1"}
+	if r.Paused {
+		return "", nil, false
+	}
+	if r.RefProtectedOnly {
+		where, args = append(where, "j.protected = ?"), append(args, true)
+	}
+	switch r.Type {
+	case gantry.InstanceRunner:
+	case gantry.GroupRunner:
+		where, args = append(where, "n.ancestry LIKE ?"), append(args, "%/"+strconv.FormatInt(r.GroupID, 10)+"/%")
+	case gantry.ProjectRunner:
+		if len(r.ProjectIDs) == 0 {
+			return "", nil, false
+		}
+		where, args = append(where, "j.project_id IN ("+placeholders(len(r.ProjectIDs))+")"), append(args, idArgs(r.ProjectIDs)...)
+	default:
+		return "", nil, false
+	}
+	if !r.RunUntagged {
+		where = append(where, "EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = j.id)")
+	}
+	missing := "SELECT 1 FROM job_tags t WHERE t.job_id = j.id" // a tag of the job the runner lacks
+	if len(r.Tags) > 0 {
+		missing += " AND t.tag NOT IN (" + placeholders(len(r.Tags)) + ")"
+		for _, tag := range r.Tags {
+			args = append(args, tag)
+		}
+	}
+	where = append(where, "NOT EXISTS ("+missing+")")
+	return strings.Join(where, " AND "), args, true
 }
 
 // QueuedJobByID returns one pending job's matching data, or
@@ -230,7 +297,7 @@ func (s *Store) QueuedJobByID(ctx context.Context, id int64) (QueuedJob, error) 
 func (s *Store) queued(ctx context.Context, cond string, args ...any) ([]QueuedJob, error) {
 	var out []QueuedJob
 	err := s.inRead(ctx, func(t *tx) error {
-		rows, err := t.query(ctx, `SELECT j.id, j.project_id, j.tags, j.protected, n.ancestry, j.queued_at
+		rows, err := t.query(ctx, `SELECT j.id, j.pipeline_id, j.project_id, j.tags, j.protected, n.ancestry, j.queued_at
 			FROM jobs j JOIN projects p ON p.id = j.project_id JOIN namespaces n ON n.id = p.namespace_id
 			WHERE j.status = 'pending' AND j.runner_id IS NULL AND `+cond, args...)
 		if err != nil {
@@ -240,7 +307,7 @@ func (s *Store) queued(ctx context.Context, cond string, args ...any) ([]QueuedJ
 			var q QueuedJob
 			var tags string
 			var queued int64
-			if err := r.Scan(&q.ID, &q.ProjectID, &tags, &q.Protected, &q.Ancestry, &queued); err != nil {
+			if err := r.Scan(&q.ID, &q.PipelineID, &q.ProjectID, &tags, &q.Protected, &q.Ancestry, &queued); err != nil {
 				return q, err
 			}
 			q.QueuedAt = fromMicros(queued)
@@ -254,6 +321,7 @@ func (s *Store) queued(ctx context.Context, cond string, args ...any) ([]QueuedJ
 // Claim gives a pending job to a runner: it records the runner, the job
 // token's hash and the start, and moves the job to running (or leaves it
 // pending until the runner confirms, for runners with two-phase commit).
+// The job masks nothing but its token until RecordJobMasks says more.
 // A job another runner took first is gantry.ErrConflict.
 func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tokenHash string, confirmLater, graceful bool) (gantry.Job, error) {
 	var j gantry.Job
@@ -263,7 +331,8 @@ func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tok
 			status = gantry.StatusPending
 		}
 		res, err := t.exec(ctx, `UPDATE jobs SET runner_id = ?, runner_manager_id = ?, token_hash = ?, status = ?, started_at = ?,
-			last_contact_at = ?, updated_at = ?, graceful_cancel = ? WHERE id = ? AND status = 'pending' AND runner_id IS NULL`,
+			last_contact_at = ?, updated_at = ?, graceful_cancel = ?, masked_values = '[]'
+			WHERE id = ? AND status = 'pending' AND runner_id IS NULL`,
 			runnerID, nullID(managerID), tokenHash, string(status), micros(t.now), micros(t.now), micros(t.now), graceful, jobID)
 		if err != nil {
 			return err
@@ -288,12 +357,52 @@ func (s *Store) Claim(ctx context.Context, jobID, runnerID, managerID int64, tok
 }
 
 // Unclaim returns a job a runner never confirmed to the queue, with a
-// fresh token to come at the next claim.
-func (s *Store) Unclaim(ctx context.Context, jobID int64) error {
+// fresh token to come at the next claim, if it is still unconfirmed and
+// was claimed before claimedBefore (so a later claim of the job is kept);
+// otherwise it is gantry.ErrNotFound.
+func (s *Store) Unclaim(ctx context.Context, jobID int64, claimedBefore time.Time) error {
 	return s.inWrite(ctx, func(t *tx) error {
-		return t.update(ctx, `UPDATE jobs SET runner_id = NULL, runner_manager_id = NULL, token_hash = NULL, started_at = 0, updated_at = ?
-			WHERE id = ? AND status = 'pending'`, micros(t.now), jobID)
+		return t.update(ctx, `UPDATE jobs SET runner_id = NULL, runner_manager_id = NULL, token_hash = NULL, started_at = 0, updated_at = ?,
+			masked_values = NULL WHERE id = ? AND status = 'pending' AND runner_id IS NOT NULL AND started_at < ?`,
+			micros(t.now), jobID, micros(claimedBefore))
 	})
+}
+
+// RecordJobMasks records the values a claimed job's log must mask besides
+// its token (its masked CI/CD variables as the runner was handed them).
+// They stay until the job ends; a job not claimed is gantry.ErrNotFound.
+func (s *Store) RecordJobMasks(ctx context.Context, jobID int64, values []string) error {
+	b, err := json.Marshal(orEmpty(values))
+	if err != nil {
+		return err
+	}
+	err = s.inWrite(ctx, func(t *tx) error {
+		return t.update(ctx, "UPDATE jobs SET masked_values = ? WHERE id = ? AND masked_values IS NOT NULL", string(b), jobID)
+	})
+	if err != nil {
+		return fmt.Errorf("record masks of job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// JobMasks returns what RecordJobMasks recorded for a job that a runner
+// holds; recorded is false when nothing is (a job not claimed, ended, or
+// claimed by a release that did not record them).
+func (s *Store) JobMasks(ctx context.Context, jobID int64) (values []string, recorded bool, err error) {
+	var raw sql.NullString
+	err = s.inRead(ctx, func(t *tx) error {
+		return t.queryRow(ctx, "SELECT masked_values FROM jobs WHERE id = ?", jobID).Scan(&raw)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("masks of job %d: %w", jobID, err)
+	}
+	if !raw.Valid {
+		return nil, false, nil
+	}
+	if err := json.Unmarshal([]byte(raw.String), &values); err != nil {
+		return nil, false, fmt.Errorf("masks of job %d: %w", jobID, err)
+	}
+	return values, true, nil
 }
 
 // TouchJob records that the job's runner was heard from now.
@@ -304,10 +413,27 @@ func (s *Store) TouchJob(ctx context.Context, jobID int64) error {
 	})
 }
 
-// JobsSilentSince returns executing jobs (running, canceling, or claimed
-// but unconfirmed) whose runner has not been heard from since before.
+// JobsSilentSince returns running or canceling jobs whose runner has not
+// been heard from since before.
 func (s *Store) JobsSilentSince(ctx context.Context, before time.Time) ([]gantry.Job, error) {
-	return s.jobsWhere(ctx, `j.runner_id IS NOT NULL AND j.status IN ('pending', 'running', 'canceling') AND j.last_contact_at < ?`, micros(before))
+	return s.jobsWhere(ctx, `j.runner_id IS NOT NULL AND j.status IN ('running', 'canceling') AND j.last_contact_at < ?`, micros(before))
+}
+
+// JobsUnconfirmedSince returns jobs claimed before before by a runner
+// that has not confirmed them yet (two-phase commit), whatever else it
+// sent since.
+func (s *Store) JobsUnconfirmedSince(ctx context.Context, before time.Time) ([]gantry.Job, error) {
+	return s.jobsWhere(ctx, `j.runner_id IS NOT NULL AND j.status = 'pending' AND j.started_at < ?`, micros(before))
+}
+
+// JobsQueuedSince returns pending jobs no runner holds that were queued
+// before before: up to limit of them with an id above after, by id.
+func (s *Store) JobsQueuedSince(ctx context.Context, before time.Time, after int64, limit int) ([]QueuedJob, error) {
+	out, err := s.queued(ctx, "j.queued_at < ? AND j.id > ? ORDER BY j.id LIMIT ?", micros(before), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("jobs queued since %v: %w", before, err)
+	}
+	return out, nil
 }
 
 // JobsDue returns scheduled (delayed) jobs whose time has come.

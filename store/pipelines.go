@@ -161,18 +161,36 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// DeletePipeline removes a pipeline and its jobs.
-func (s *Store) DeletePipeline(ctx context.Context, id int64) error {
-	err := s.inWrite(ctx, func(t *tx) error {
+// DeletePipeline removes a pipeline and its jobs, recording their
+// artifacts and logs as garbage (see Garbage), and returns the resource
+// groups its jobs held, which jobs of other pipelines may be waiting for.
+func (s *Store) DeletePipeline(ctx context.Context, id int64) (held []string, err error) {
+	err = s.inWrite(ctx, func(t *tx) error {
+		rows, err := t.query(ctx, `SELECT DISTINCT resource_group FROM jobs WHERE pipeline_id = ? AND resource_group <> ''
+			AND status IN ('pending', 'running', 'canceling')`, id)
+		if err != nil {
+			return err
+		}
+		if held, err = collect(rows, scanString); err != nil {
+			return err
+		}
+		if err := t.recordJobsGarbage(ctx, "j.pipeline_id = ?", id); err != nil {
+			return err
+		}
 		if _, err := t.exec(ctx, "DELETE FROM jobs WHERE pipeline_id = ?", id); err != nil {
 			return err
 		}
 		return t.update(ctx, "DELETE FROM pipelines WHERE id = ?", id)
 	})
 	if err != nil {
-		return fmt.Errorf("delete pipeline %d: %w", id, err)
+		return nil, fmt.Errorf("delete pipeline %d: %w", id, err)
 	}
-	return nil
+	return held, nil
+}
+
+func scanString(r interface{ Scan(...any) error }) (string, error) {
+	var v string
+	return v, r.Scan(&v)
 }
 
 // PipelineState is a pipeline and its current jobs, loaded in a write
@@ -230,10 +248,7 @@ func (t *tx) loadPipelineState(ctx context.Context, id int64) (*PipelineState, *
 	if err != nil {
 		return nil, nil, err
 	}
-	groups, err := collect(rows, func(r interface{ Scan(...any) error }) (string, error) {
-		var g string
-		return g, r.Scan(&g)
-	})
+	groups, err := collect(rows, scanString)
 	if err != nil {
 		return nil, nil, err
 	}

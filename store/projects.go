@@ -208,10 +208,16 @@ func (s *Store) UpdateProject(ctx context.Context, p *gantry.Project) error {
 	return nil
 }
 
-// DeleteProject removes the project row and everything that hangs off it.
+// DeleteProject removes the project row and everything that hangs off it,
+// recording the storage its jobs leave behind as garbage (see Garbage).
 func (s *Store) DeleteProject(ctx context.Context, id int64) error {
 	err := s.inWrite(ctx, func(t *tx) error {
 		if _, err := t.exec(ctx, "DELETE FROM members WHERE source_kind = 'project' AND source_id = ?", id); err != nil {
+			return err
+		}
+		// Its pipelines, jobs and artifact records go with it (foreign
+		// keys); what they keep outside the database is recorded first.
+		if err := t.recordJobsGarbage(ctx, "j.project_id = ?", id); err != nil {
 			return err
 		}
 		return t.update(ctx, "DELETE FROM projects WHERE id = ?", id)

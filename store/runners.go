@@ -99,6 +99,8 @@ type RunnerFilter struct {
 	ProjectID int64    // runners assigned to this project
 	GroupIDs  []int64  // group runners of these groups
 	IDs       []int64  // restrict to these runners (nil: no restriction)
+	// ContactedSince keeps runners heard from since then (zero: all).
+	ContactedSince time.Time
 }
 
 // ListRunners returns a page of runners by id and the total.
@@ -120,6 +122,9 @@ func (s *Store) ListRunners(ctx context.Context, f RunnerFilter, p Page) ([]gant
 	if f.IDs != nil {
 		where = append(where, "r.id IN ("+placeholders(max(len(f.IDs), 1))+")")
 		args = append(args, idArgs(f.IDs)...)
+	}
+	if !f.ContactedSince.IsZero() {
+		where, args = append(where, "r.contacted_at >= ?"), append(args, micros(f.ContactedSince))
 	}
 	var out []gantry.Runner
 	var total int

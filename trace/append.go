@@ -76,46 +76,25 @@ func (s *Service) write(ctx context.Context, st store.Trace, set *secretSet, dat
 	if err := s.chunks.AppendTrace(ctx, st, next, out); err != nil {
 		return st, err
 	}
-	s.remember(st.JobID, next.Size, tl.raw)
 	return next, nil
 }
 
-// heldTail returns st's held-back bytes: from memory, else rebuilt from
-// the secrets, else (they are lost) as many 'x's.
+// heldTail returns st's held-back bytes, rebuilt from the secret they
+// began (recognised by the stored HMAC), or as many 'x's when set does not
+// hold that secret. There is deliberately no copy of the raw bytes in
+// memory: bytes that can't be checked against their secret are never
+// released in clear, whatever process holds them.
 func (s *Service) heldTail(st store.Trace, set *secretSet) tail {
 	t := tail{overlay: st.HeldMask}
 	n := int(st.Size - st.Stored)
 	if n == 0 {
 		return t
 	}
-	s.heldMu.Lock()
-	h, ok := s.held[st.JobID]
-	s.heldMu.Unlock()
-	if ok && h.size == st.Size && len(h.raw) == n {
-		t.raw = h.raw
-		return t
-	}
 	if raw, ok := set.rebuild(st.HeldMAC, st.JobID, n); ok {
 		t.raw = raw
 		return t
 	}
-	s.log.Warn("held-back log bytes cannot be rebuilt without their secret; storing them masked", "job", st.JobID, "bytes", n)
+	s.log.Warn("held-back log bytes cannot be checked without their secret; storing them masked", "job", st.JobID, "bytes", n)
 	t.raw = bytes.Repeat([]byte{'x'}, n)
 	return t
-}
-
-func (s *Service) remember(jobID, size int64, raw []byte) {
-	s.heldMu.Lock()
-	defer s.heldMu.Unlock()
-	if len(raw) == 0 {
-		delete(s.held, jobID)
-		return
-	}
-	s.held[jobID] = heldTail{size: size, raw: raw}
-}
-
-func (s *Service) forget(jobID int64) {
-	s.heldMu.Lock()
-	defer s.heldMu.Unlock()
-	delete(s.held, jobID)
 }

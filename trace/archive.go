@@ -40,7 +40,6 @@ func (s *Service) Archive(ctx context.Context, jobID int64, secrets []string) er
 	if err := s.chunks.ArchiveTrace(ctx, jobID); err != nil {
 		return fmt.Errorf("archive log of job %d: %w", jobID, err)
 	}
-	s.forget(jobID)
 	return nil
 }
 
@@ -86,6 +85,5 @@ func (s *Service) Delete(ctx context.Context, jobID int64) error {
 	if err := s.chunks.DeleteTrace(ctx, jobID); err != nil {
 		return fmt.Errorf("delete log of job %d: %w", jobID, err)
 	}
-	s.forget(jobID)
 	return nil
 }

@@ -23,13 +23,15 @@
 // longest tail of the log that is a proper prefix of a secret: those bytes
 // count towards the length (the runner has sent them) but are not stored
 // and not yet readable. The next append completes or refutes them; Archive
-// releases them. In their place the database keeps only an HMAC keyed
-// with the whole secret, which lets a process that restarted in between
-// rebuild the tail from the secrets the next call brings, while revealing
-// nothing to someone who does not know the secret already. If it cannot
-// be rebuilt (the secrets changed, or Archive was called without them after
-// a restart), those few bytes are stored as 'x's: the log keeps its length
-// and errs on the side of hiding.
+// releases them. Nothing keeps them, not even memory: the database keeps
+// only an HMAC keyed with the whole secret, and every call rebuilds the
+// tail from the secrets it brings, so a process that restarted in between
+// behaves as one that did not, while the HMAC reveals nothing to someone
+// who does not know the secret already. If the tail cannot be rebuilt
+// (the call does not bring the secret it began, e.g. Archive without
+// secrets), those few bytes are stored as 'x's: the log keeps its length
+// and errs on the side of hiding. A prefix released with its secret at
+// hand is stored as it was sent: it never became the secret.
 //
 // Bytes that appear only after masking (a secret that happens to read
 // "[MASKED]", or a secret formed by mask bytes and their neighbours) are
@@ -111,15 +113,6 @@ type Service struct {
 	maxSize int64
 
 	locks [64]sync.Mutex // by job id modulo 64
-
-	heldMu sync.Mutex
-	held   map[int64]heldTail // raw held-back bytes, in memory only
-}
-
-// heldTail is a job's held-back bytes as of the log length size.
-type heldTail struct {
-	size int64
-	raw  []byte
 }
 
 // New returns a Service.
@@ -130,7 +123,7 @@ func New(c Config) *Service {
 	if c.MaxSize <= 0 {
 		c.MaxSize = DefaultMaxSize
 	}
-	return &Service{chunks: c.Chunks, objects: c.Objects, log: c.Log, maxSize: c.MaxSize, held: map[int64]heldTail{}}
+	return &Service{chunks: c.Chunks, objects: c.Objects, log: c.Log, maxSize: c.MaxSize}
 }
 
 // ObjectKey is where the archived log of a job lives in the blob store.

@@ -34,6 +34,8 @@ func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
 	fs.StringVar(&f.cfg.InitialRootToken, "initial-root-token", "", "personal access token to seed for root on first start")
 	fs.DurationVar(&f.cfg.CI.LongPoll, "ci-long-poll", 50*time.Second, "how long a runner's job request is held waiting for a job")
 	fs.DurationVar(&f.cfg.CI.SilentTimeout, "ci-runner-silent-timeout", 10*time.Minute, "runner silence after which a running job fails (runner_system_failure)")
+	fs.DurationVar(&f.cfg.CI.PendingTimeout, "ci-pending-timeout", 24*time.Hour, "time a job may wait for a runner before it fails (stuck_or_timeout_failure)")
+	fs.DurationVar(&f.cfg.CI.StuckTimeout, "ci-stuck-timeout", time.Hour, "time a job no online runner can take may wait before it fails (stuck_or_timeout_failure)")
 	fs.Int64Var(&f.cfg.CI.MaxArtifactSize, "ci-max-artifact-size", 100<<20, "largest artifact upload, in bytes")
 	fs.Int64Var(&f.cfg.CI.MaxTraceSize, "ci-max-trace-size", 100<<20, "largest job log, in bytes")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")

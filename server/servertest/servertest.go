@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ type Instance struct {
 	DataDir      string
 	RootPassword string
 	Server       *server.Server
+
+	cfg  server.Config
+	stop func() error
 }
 
 // Start starts a server that stops when the test ends. Options may adjust
@@ -46,17 +50,10 @@ func Start(tb testing.TB, options ...func(*server.Config)) *Instance {
 	for _, o := range options {
 		o(&cfg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.Open(ctx, cfg)
-	if err != nil {
-		cancel()
-		tb.Fatalf("start server: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	in := &Instance{DataDir: dir, cfg: cfg}
+	in.start(tb)
 	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		if err := in.stop(); err != nil {
 			tb.Errorf("server stopped with: %v", err)
 		}
 	})
@@ -65,5 +62,41 @@ func Start(tb testing.TB, options ...func(*server.Config)) *Instance {
 		tb.Fatalf("read initial root password: %v", err)
 	}
 	_, after, _ := strings.Cut(string(pw), "Password: ")
-	return &Instance{URL: srv.URL.String(), DataDir: dir, RootPassword: strings.TrimSpace(after), Server: srv}
+	in.RootPassword = strings.TrimSpace(after)
+	return in
+}
+
+func (in *Instance) start(tb testing.TB) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.Open(ctx, in.cfg)
+	if err != nil {
+		cancel()
+		tb.Fatalf("start server: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	in.Server, in.URL = srv, srv.URL.String()
+	in.stop = sync.OnceValue(func() error {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	})
+}
+
+// Restart stops the server gracefully and starts a new process's worth of
+// it on the same data folder and address: what a server sees after it was
+// restarted (nothing kept in memory survives).
+func (in *Instance) Restart(tb testing.TB) {
+	tb.Helper()
+	if err := in.stop(); err != nil {
+		tb.Fatalf("stop server: %v", err)
+	}
+	if in.cfg.ExternalURL != "" {
+		tb.Fatal("Restart takes the address from the server's URL; it can't with an ExternalURL")
+	}
+	in.cfg.Listen = strings.TrimPrefix(in.URL, "http://")
+	in.start(tb)
 }

@@ -1,9 +1,11 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"path/filepath"
 	"testing"
 
+	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/store"
 	"github.com/gantry-ci/gantry/store/sqlite"
 	"github.com/gantry-ci/gantry/store/storetest"
@@ -37,5 +39,46 @@ func TestReopenKeepsData(t *testing.T) {
 	defer s.Close()
 	if n, err := s.CountUsers(t.Context()); err != nil || n != 1 {
 		t.Fatalf("users after reopen = %d, %v", n, err)
+	}
+}
+
+// TestJobTagsBackfill: the migration that adds job_tags fills it for the
+// jobs already queued, so the queue still finds them by tag.
+func TestJobTagsBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gantry.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := storetest.MustUser(t, s, "alice", false)
+	g := storetest.MustGroup(t, s, "g", nil, gantry.Private, owner.ID)
+	tagged, done := &gantry.Job{Tags: []string{"docker", "linux"}}, &gantry.Job{Tags: []string{"docker"}, Status: gantry.StatusSuccess}
+	storetest.MustPipeline(t, s, storetest.MustProject(t, s, g, "app", gantry.Private), tagged, done)
+	s.Close()
+
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("DROP TABLE job_tags; DELETE FROM schema_migrations WHERE name LIKE '%job_tags%'"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct {
+		runner gantry.Runner
+		want   int
+	}{
+		{gantry.Runner{Type: gantry.InstanceRunner, Tags: []string{"linux", "docker"}}, 1},
+		{gantry.Runner{Type: gantry.InstanceRunner, Tags: []string{"docker"}, RunUntagged: true}, 0},
+	} {
+		if jobs, err := s.QueuedJobs(t.Context(), c.runner, 0, 10); err != nil || len(jobs) != c.want {
+			t.Errorf("QueuedJobs(%v) = %v, %v; want %d jobs", c.runner.Tags, jobs, err, c.want)
+		}
 	}
 }

@@ -23,6 +23,9 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 	t.Run("ProtectedRefs", func(t *testing.T) { testProtectedRefs(t, open(t)) })
 	t.Run("Traces", func(t *testing.T) { testTraces(t, open(t)) })
 	t.Run("Environments", func(t *testing.T) { testEnvironments(t, open(t)) })
+	t.Run("JobMasks", func(t *testing.T) { testJobMasks(t, open(t)) })
+	t.Run("Garbage", func(t *testing.T) { testGarbage(t, open(t)) })
+	t.Run("QueuedJobs", func(t *testing.T) { testQueuedJobs(t, open(t)) })
 }
 
 // MustUser creates a user or fails the test.
