@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,6 +79,12 @@ func (in *Instance) start(tb testing.TB) {
 	go func() { done <- srv.Serve(ctx) }()
 	in.Server, in.URL = srv, srv.URL.String()
 	in.stop = sync.OnceValue(func() error {
+		// Go's HTTP client may dial a connection it then never uses; the
+		// server only stops waiting for such a silent connection after
+		// 5 s, so shutdown would race ShutdownTimeout. Close them first.
+		if t, ok := http.DefaultTransport.(*http.Transport); ok {
+			t.CloseIdleConnections()
+		}
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 			return err
