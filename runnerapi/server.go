@@ -12,10 +12,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -154,7 +154,7 @@ func (s *Server) seenRunner(ctx context.Context, runner gantry.Runner, systemID 
 			return m
 		}
 	}
-	ip, _, _ := strings.Cut(r.RemoteAddr, ":")
+	ip := clientIP(r.RemoteAddr)
 	m, err := s.Store.SeenRunner(ctx, gantry.RunnerManager{RunnerID: runner.ID, SystemID: systemID, Version: info.Version,
 		Revision: info.Revision, Platform: info.Platform, Architecture: info.Architecture, Executor: info.Executor, IPAddress: ip})
 	if err != nil {
@@ -163,6 +163,16 @@ func (s *Server) seenRunner(ctx context.Context, runner gantry.Runner, systemID 
 	}
 	s.seen.Store(key, m)
 	return m
+}
+
+// clientIP is the host of a request's peer address; IPv6 hosts hold
+// colons too, so splitting at the first one would keep only "[".
+func clientIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

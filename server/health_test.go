@@ -3,9 +3,11 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/gantry-ci/gantry/server"
 	"github.com/gantry-ci/gantry/server/servertest"
 )
 
@@ -50,5 +52,24 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	if strings.Contains(metrics, "root%2Fnothing") || strings.Contains(metrics, `route="/api/v4/projects/1"`) {
 		t.Error("metrics carry raw paths")
+	}
+}
+
+// TestMetricsOnlyForTheMonitoringAllowlist: /metrics answers loopback by
+// default and 404 to a client outside the allowlist, as GitLab's
+// monitoring_whitelist; the probes stay open for kubelets.
+func TestMetricsOnlyForTheMonitoringAllowlist(t *testing.T) {
+	open := servertest.Start(t)
+	if code, body := get(t, open.URL+"/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("loopback GET /metrics = %d", code)
+	}
+	closed := servertest.Start(t, func(c *server.Config) {
+		c.MonitoringAllowlist = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	if code, body := get(t, closed.URL+"/metrics"); code != 404 || strings.Contains(body, "go_goroutines") {
+		t.Errorf("GET /metrics from outside the allowlist = %d %q", code, body)
+	}
+	if code, _ := get(t, closed.URL+"/-/readiness"); code != 200 {
+		t.Errorf("GET /-/readiness from outside the allowlist = %d", code)
 	}
 }

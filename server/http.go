@@ -2,7 +2,9 @@ package server
 
 import (
 	"net/http"
+	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +112,7 @@ func (s *Server) handler() http.Handler {
 		writeStatus(w, http.StatusOK, "ok")
 	})
 	mux.HandleFunc("GET /-/readiness", s.readiness)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.monitoringOnly(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
@@ -124,6 +126,25 @@ func (s *Server) handler() http.Handler {
 		http.NotFound(w, r)
 	})
 	return metrics.instrument(mux)
+}
+
+// monitoringOnly answers 404 to clients outside the monitoring allowlist,
+// as GitLab does for /-/metrics: the metrics name runners and show how busy
+// the instance is, which is nobody else's business. The peer address
+// counts, never a forwarded-for header anyone could set.
+func (s *Server) monitoringOnly(h http.Handler) http.Handler {
+	allow := s.cfg.MonitoringAllowlist
+	if allow == nil {
+		allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err == nil && slices.ContainsFunc(allow, func(p netip.Prefix) bool { return p.Contains(ap.Addr().Unmap()) }) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
 }
 
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {

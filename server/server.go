@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -42,6 +43,9 @@ type Config struct {
 	Log              *slog.Logger
 	Out              io.Writer // where the start-up banner goes
 	CI               CIConfig
+	// MonitoringAllowlist is who may scrape /metrics, as GitLab's
+	// monitoring_whitelist: by default only this machine (loopback).
+	MonitoringAllowlist []netip.Prefix
 }
 
 // CIConfig tunes the CI side; zero values take defaults.

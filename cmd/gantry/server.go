@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ type serverFlags struct {
 	logLevel  string
 	logFormat string
 	noRunner  bool
+	monitor   []string
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
@@ -38,6 +40,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
 	fs.DurationVar(&f.cfg.CI.StuckTimeout, "ci-stuck-timeout", time.Hour, "time a job no online runner can take may wait before it fails (stuck_or_timeout_failure)")
 	fs.Int64Var(&f.cfg.CI.MaxArtifactSize, "ci-max-artifact-size", 100<<20, "largest artifact upload, in bytes")
 	fs.Int64Var(&f.cfg.CI.MaxTraceSize, "ci-max-trace-size", 100<<20, "largest job log, in bytes")
+	fs.StringSliceVar(&f.monitor, "monitoring-allowlist", []string{"127.0.0.0/8", "::1/128"}, "networks (CIDR) allowed to scrape /metrics")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 }
@@ -74,6 +77,14 @@ func newUpCmd() *cobra.Command {
 func runServer(cmd *cobra.Command, f *serverFlags, up bool) error {
 	if err := flagsFromEnv(cmd.Flags()); err != nil {
 		return err
+	}
+	f.cfg.MonitoringAllowlist = []netip.Prefix{}
+	for _, cidr := range f.monitor {
+		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+		if err != nil {
+			return fmt.Errorf("--monitoring-allowlist: %w", err)
+		}
+		f.cfg.MonitoringAllowlist = append(f.cfg.MonitoringAllowlist, p)
 	}
 	log := newLogger(os.Stderr, f.logLevel, f.logFormat)
 	f.cfg.Log, f.cfg.Out = log, cmd.OutOrStdout()
