@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gantry-ci/gantry"
 	"github.com/gantry-ci/gantry/store"
@@ -53,7 +54,10 @@ func TestJobTagsBackfill(t *testing.T) {
 	owner := storetest.MustUser(t, s, "alice", false)
 	g := storetest.MustGroup(t, s, "g", nil, gantry.Private, owner.ID)
 	tagged, done := &gantry.Job{Tags: []string{"docker", "linux"}}, &gantry.Job{Tags: []string{"docker"}, Status: gantry.StatusSuccess}
-	storetest.MustPipeline(t, s, storetest.MustProject(t, s, g, "app", gantry.Private), tagged, done)
+	// A skipped job comes back on its own row when an earlier one is
+	// retried, so the backfill must cover it too.
+	skipped := &gantry.Job{Tags: []string{"docker"}, Status: gantry.StatusSkipped}
+	pl := storetest.MustPipeline(t, s, storetest.MustProject(t, s, g, "app", gantry.Private), tagged, done, skipped)
 	s.Close()
 
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -70,12 +74,24 @@ func TestJobTagsBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	err = s.UpdatePipeline(t.Context(), pl.ID, func(st *store.PipelineState) error {
+		for _, j := range st.Jobs {
+			if j.ID == skipped.ID {
+				j.Status, j.QueuedAt = gantry.StatusPending, time.Now()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		runner gantry.Runner
 		want   int
 	}{
-		{gantry.Runner{Type: gantry.InstanceRunner, Tags: []string{"linux", "docker"}}, 1},
-		{gantry.Runner{Type: gantry.InstanceRunner, Tags: []string{"docker"}, RunUntagged: true}, 0},
+		{gantry.Runner{Type: gantry.InstanceRunner, Tags: []string{"linux", "docker"}}, 2},
+		{gantry.Runner{Type: gantry.InstanceRunner, Tags: []string{"docker"}}, 1},
+		{gantry.Runner{Type: gantry.InstanceRunner, Tags: []string{"ruby"}, RunUntagged: true}, 0},
 	} {
 		if jobs, err := s.QueuedJobs(t.Context(), c.runner, 0, 10); err != nil || len(jobs) != c.want {
 			t.Errorf("QueuedJobs(%v) = %v, %v; want %d jobs", c.runner.Tags, jobs, err, c.want)

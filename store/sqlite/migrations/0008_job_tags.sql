@@ -8,8 +8,9 @@ CREATE TABLE job_tags (
 	PRIMARY KEY (job_id, tag)
 );
 
--- Jobs that may still be queued; finished ones are never matched again
--- (a retry is a new row, with its tags).
+-- Every job that is not a superseded attempt: even a finished one may be
+-- queued again on the same row (a skipped job becomes created again when
+-- an earlier job is retried or a manual one is played).
 INSERT OR IGNORE INTO job_tags (job_id, tag)
 	SELECT j.id, t.value FROM jobs j, json_each(j.tags) t
-	WHERE j.status NOT IN ('success', 'failed', 'canceled', 'skipped');
+	WHERE j.retried = 0;
