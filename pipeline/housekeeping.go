@@ -71,20 +71,26 @@ func (s *Service) expireArtifacts(ctx context.Context) error {
 	}
 }
 
+// garbagePerRound bounds one round of collectGarbage, so that a deleted
+// big project never holds up the loop's other work (or an API request
+// that deleted a pipeline) for long; the next round goes on.
+const garbagePerRound = 1000
+
 // collectGarbage deletes the storage that deleted rows left behind (see
-// store.Garbage) and forgets what it deleted. Without Objects and Logs it
+// store.Garbage) and forgets what it deleted; what fails to go is kept for
+// the next round and never stops the rest. Without Objects and Logs it
 // leaves everything recorded.
 func (s *Service) collectGarbage(ctx context.Context) error {
 	if s.cfg.Objects == nil || s.cfg.Logs == nil {
 		return nil
 	}
-	for {
-		garbage, err := s.store.Garbage(ctx, 100)
+	var failed error
+	for after, seen := int64(0), 0; seen < garbagePerRound; {
+		garbage, err := s.store.Garbage(ctx, after, min(100, garbagePerRound-seen))
 		if err != nil || len(garbage) == 0 {
-			return err
+			return errors.Join(failed, err)
 		}
 		var done []int64
-		var failed error
 		for _, g := range garbage {
 			if err := s.deleteGarbage(ctx, g); err != nil {
 				failed = err
@@ -95,10 +101,9 @@ func (s *Service) collectGarbage(ctx context.Context) error {
 		if err := s.store.DropGarbage(ctx, done...); err != nil {
 			return err
 		}
-		if failed != nil {
-			return failed // try the rest at the next round
-		}
+		after, seen = garbage[len(garbage)-1].ID, seen+len(garbage)
 	}
+	return failed
 }
 
 func (s *Service) deleteGarbage(ctx context.Context, g store.Garbage) error {

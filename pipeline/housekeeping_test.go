@@ -1,8 +1,10 @@
 package pipeline_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,7 +133,57 @@ func (h *harness) wantGone(artifact string, jobs ...int64) {
 			h.t.Errorf("log of job %d in the database: %v, want it gone", id, err)
 		}
 	}
-	if g, err := h.store.Garbage(ctx, 10); err != nil || len(g) != 0 {
+	if g, err := h.store.Garbage(ctx, 0, 10); err != nil || len(g) != 0 {
 		h.t.Errorf("garbage left: %v, %v", g, err)
+	}
+}
+
+// stubbornObjects fails to delete the objects under "stuck/".
+type stubbornObjects struct{ pipeline.Objects }
+
+func (o stubbornObjects) Delete(ctx context.Context, key string) error {
+	if strings.HasPrefix(key, "stuck/") {
+		return fmt.Errorf("delete %s: the disk said no", key)
+	}
+	return o.Objects.Delete(ctx, key)
+}
+
+// TestGarbageThatFailsHidesNothing: storage that cannot be deleted stays
+// recorded for later rounds without keeping newer garbage from going, even
+// when there are more such pieces than one page of garbage.
+func TestGarbageThatFailsHidesNothing(t *testing.T) {
+	h := newHarness(t)
+	ctx := t.Context()
+	svc := h.service(func(c *pipeline.Config) { c.Objects = stubbornObjects{h.objects} })
+	var yaml strings.Builder
+	for i := range 120 {
+		fmt.Fprintf(&yaml, "j%d:\n  script: [x]\n", i)
+	}
+	stuck := h.create(yaml.String())
+	jobs := h.jobs(stuck.ID)
+	for _, j := range jobs {
+		a := store.Artifact{JobID: j.ID, FileType: "archive", Format: "zip", Filename: "artifacts.zip", Size: 1,
+			BlobKey: fmt.Sprintf("stuck/%d", j.ID)}
+		if _, err := h.store.PutArtifact(ctx, &a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.Delete(ctx, stuck.ID); err != nil {
+		t.Fatal(err)
+	}
+	fine := h.create("build:\n  script: [x]\n")
+	art := h.artifact(h.latest(fine.ID, "build"), time.Time{})
+	if err := svc.Delete(ctx, fine.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.objects.Stat(ctx, art); !errors.Is(err, gantry.ErrNotFound) {
+		t.Errorf("artifact of the second pipeline: %v, want it deleted past %d stubborn ones", err, len(jobs))
+	}
+	left, err := h.store.Garbage(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != len(jobs) || !strings.HasPrefix(left[0].Key, "stuck/") {
+		t.Errorf("%d pieces of garbage left, want the %d stubborn ones", len(left), len(jobs))
 	}
 }

@@ -44,11 +44,12 @@ func (t *tx) recordJobsGarbage(ctx context.Context, jobsCond string, args ...any
 	return err
 }
 
-// Garbage returns up to limit pieces of garbage, oldest first.
-func (s *Store) Garbage(ctx context.Context, limit int) ([]Garbage, error) {
+// Garbage returns up to limit pieces of garbage recorded after the one
+// with id after, oldest first.
+func (s *Store) Garbage(ctx context.Context, after int64, limit int) ([]Garbage, error) {
 	var out []Garbage
 	err := s.inRead(ctx, func(t *tx) error {
-		rows, err := t.query(ctx, "SELECT id, kind, key FROM storage_garbage ORDER BY id LIMIT ?", limit)
+		rows, err := t.query(ctx, "SELECT id, kind, key FROM storage_garbage WHERE id > ? ORDER BY id LIMIT ?", after, limit)
 		if err != nil {
 			return err
 		}

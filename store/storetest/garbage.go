@@ -32,7 +32,7 @@ func testGarbage(t *testing.T, s *store.Store) {
 	}
 	garbage := func() []string {
 		t.Helper()
-		list, err := s.Garbage(ctx, 1000)
+		list, err := s.Garbage(ctx, 0, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
