@@ -84,6 +84,9 @@ func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request) {
 	}
 	old, err := s.Store.PutArtifact(r.Context(), &a)
 	if err != nil {
+		// e.g. the pipeline was deleted while the upload ran: nothing
+		// would ever refer to the file, or delete it later.
+		s.Blobs.Delete(context.WithoutCancel(r.Context()), a.BlobKey)
 		s.fail(w, r, err)
 		return
 	}

@@ -87,7 +87,12 @@ func (s *Store) AppendTrace(ctx context.Context, prev, next Trace, data []byte) 
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, "UPDATE jobs SET last_contact_at = ? WHERE id = ?", micros(t.now), prev.JobID); err != nil {
+		// The job row must still be there: a log written for a deleted job
+		// would be storage nothing refers to and nothing collects.
+		if err := t.update(ctx, "UPDATE jobs SET last_contact_at = ? WHERE id = ?", micros(t.now), prev.JobID); err != nil {
+			if isNotFound(err) {
+				return fmt.Errorf("the job was deleted: %w", gantry.ErrNotFound)
+			}
 			return err
 		}
 		return t.writeTraceChunks(ctx, prev.JobID, prev.Stored, data)

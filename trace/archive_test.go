@@ -173,11 +173,11 @@ func TestConcurrentJobs(t *testing.T) {
 	const secret = "tok-concurrent-42"
 	raw, masked := bigLog(secret, 2000)
 	var wg sync.WaitGroup
-	for job := range int64(6) {
+	for job := int64(1); job <= 6; job++ {
 		wg.Go(func() { appendInPieces(t, e.Service, job, raw, 8<<10, uint64(job), secret) })
 	}
 	wg.Wait()
-	for job := range int64(6) {
+	for job := int64(1); job <= 6; job++ {
 		if got := readLog(t, e.Service, job, 0); got != masked {
 			t.Errorf("log of job %d differs from the masked input (%d vs %d bytes)", job, len(got), len(masked))
 		}

@@ -15,6 +15,7 @@ import (
 	blobfs "github.com/gantry-ci/gantry/blob/fs"
 	"github.com/gantry-ci/gantry/store"
 	"github.com/gantry-ci/gantry/store/sqlite"
+	"github.com/gantry-ci/gantry/store/storetest"
 )
 
 // env is a Service over a real SQLite store and a real blob folder, both
@@ -34,6 +35,14 @@ func newEnv(tb testing.TB, maxSize int64) *env {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
+	// The store keeps logs of jobs that exist only: jobs 1 to 10 do.
+	owner := storetest.MustUser(tb, st, "owner", false)
+	g := storetest.MustGroup(tb, st, "g", nil, gantry.Private, owner.ID)
+	jobs := make([]*gantry.Job, 10)
+	for i := range jobs {
+		jobs[i] = &gantry.Job{}
+	}
+	storetest.MustPipeline(tb, st, storetest.MustProject(tb, st, g, "app", gantry.Private), jobs...)
 	objects, err := blobfs.New(filepath.Join(dir, "objects"))
 	if err != nil {
 		tb.Fatal(err)

@@ -50,7 +50,19 @@ func logBytes(n int) []byte {
 
 func testTraces(t *testing.T, s *store.Store) {
 	ctx := t.Context()
-	_, err := s.Trace(ctx, 1)
+	owner := MustUser(t, s, "owner", false)
+	g := MustGroup(t, s, "g", nil, gantry.Private, owner.ID)
+	one, two := &gantry.Job{}, &gantry.Job{}
+	MustPipeline(t, s, MustProject(t, s, g, "app", gantry.Private), one, two)
+	if one.ID != 1 || two.ID != 2 {
+		t.Fatalf("the first jobs of a new store are %d and %d; this test needs 1 and 2", one.ID, two.ID)
+	}
+	// A log for a job that is not there (deleted meanwhile) is refused
+	// whole: nothing would ever collect it.
+	wantErr(t, s.AppendTrace(ctx, store.Trace{JobID: 99}, store.Trace{JobID: 99, Size: 1, Stored: 1}, []byte("x")), gantry.ErrNotFound)
+	_, err := s.Trace(ctx, 99)
+	wantErr(t, err, gantry.ErrNotFound)
+	_, err = s.Trace(ctx, 1)
 	wantErr(t, err, gantry.ErrNotFound)
 	if got, err := s.TraceBytes(ctx, 1, 0, 100); err != nil || len(got) != 0 {
 		t.Fatalf("TraceBytes of a missing log = %q, %v", got, err)
