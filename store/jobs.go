@@ -111,8 +111,9 @@ func (t *tx) insertJobTags(ctx context.Context, jobID int64, tags []string) erro
 	return err
 }
 
-// updateJob saves the fields that status transitions change. A job that
-// ended forgets the values its log masked (see JobMasks).
+// updateJob saves the fields that status transitions change. The values a
+// job's log masks (see JobMasks) outlive its end, for a log request that
+// was under way as it ended, until the job is erased.
 func (t *tx) updateJob(ctx context.Context, j *gantry.Job) error {
 	j.UpdatedAt = t.now
 	return t.update(ctx, `UPDATE jobs SET status = ?, allow_failure = ?, retried = ?, runner_id = ?, user_id = ?, failure_reason = ?,
@@ -120,7 +121,7 @@ func (t *tx) updateJob(ctx context.Context, j *gantry.Job) error {
 		masked_values = CASE WHEN ? THEN NULL ELSE masked_values END
 		WHERE id = ?`, string(j.Status), j.AllowFailure, j.Retried, nullID(j.RunnerID), j.UserID, j.FailureReason,
 		j.ExitCode, nullCoverage(j.Coverage), micros(j.QueuedAt), micros(j.StartedAt), micros(j.FinishedAt), micros(j.ScheduledAt),
-		micros(t.now), micros(j.ErasedAt), j.Status.Completed(), j.ID)
+		micros(t.now), micros(j.ErasedAt), !j.ErasedAt.IsZero(), j.ID)
 }
 
 func nullID(id int64) any {
@@ -385,9 +386,9 @@ func (s *Store) RecordJobMasks(ctx context.Context, jobID int64, values []string
 	return nil
 }
 
-// JobMasks returns what RecordJobMasks recorded for a job that a runner
-// holds; recorded is false when nothing is (a job not claimed, ended, or
-// claimed by a release that did not record them).
+// JobMasks returns what RecordJobMasks recorded for a job a runner holds
+// or held; recorded is false when nothing is (a job not claimed, given
+// back, erased, or claimed by a release that did not record them).
 func (s *Store) JobMasks(ctx context.Context, jobID int64) (values []string, recorded bool, err error) {
 	var raw sql.NullString
 	err = s.inRead(ctx, func(t *tx) error {

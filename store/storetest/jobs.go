@@ -33,8 +33,9 @@ func MustPipeline(tb testing.TB, s *store.Store, p gantry.Project, jobs ...*gant
 	return pl
 }
 
-// testJobMasks: what a job's log masks is recorded with the claim and
-// forgotten when the job is given back or ends.
+// testJobMasks: what a job's log masks is recorded with the claim, kept
+// when the job ends (a log request may be under way) and forgotten when
+// the job is given back or erased.
 func testJobMasks(t *testing.T, s *store.Store) {
 	ctx := t.Context()
 	owner := MustUser(t, s, "owner", false)
@@ -89,7 +90,21 @@ func testJobMasks(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if v, ok := masks(b.ID); !ok || !cmp.Equal(v, []string{"s3cr3t", "other"}) {
+		t.Errorf("after the job ended: %v, %v; want still recorded", v, ok)
+	}
+	err = s.UpdatePipeline(ctx, pl.ID, func(st *store.PipelineState) error {
+		for _, j := range st.Jobs {
+			if j.ID == b.ID {
+				j.ErasedAt = time.Now()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v, ok := masks(b.ID); ok {
-		t.Errorf("after the job ended: %v", v)
+		t.Errorf("after the job was erased: %v", v)
 	}
 }
