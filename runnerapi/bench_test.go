@@ -28,21 +28,8 @@ func BenchmarkIdlePollHandler(b *testing.B) {
 	_, resp := e.runner.Request(b, "")
 	body, _ := json.Marshal(gitlab.JobRequest{Info: e.runner.Info, Token: e.runner.Token, SystemID: e.runner.SystemID,
 		LastUpdate: resp.Header.Get(gitlab.HeaderLastUpdate)})
-	h := e.srv.Server.Handler()
 	b.ResetTimer()
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req := httptest.NewRequest("POST", "/api/v4/jobs/request", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusNoContent {
-				b.Errorf("idle poll: %d", rec.Code)
-				return
-			}
-		}
-	})
+	requestJobs(b, e.srv.Server.Handler(), body, 8, http.StatusNoContent)
 }
 
 // BenchmarkAssignHandler runs the job request handler in-process while
@@ -58,23 +45,28 @@ func BenchmarkAssignHandler(b *testing.B) {
 	e.push(map[string]string{".gitlab-ci.yml": yaml.String()})
 	e.waitStatus(e.pipeline().ID, "pending")
 	body, _ := json.Marshal(gitlab.JobRequest{Info: e.runner.Info, Token: e.runner.Token, SystemID: e.runner.SystemID})
-	h := e.srv.Server.Handler()
 	cpu := processCPU()
 	b.ResetTimer()
-	b.SetParallelism(4)
+	requestJobs(b, e.srv.Server.Handler(), body, 4, http.StatusCreated)
+	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// requestJobs sends b.N job requests with body to h from parallelism
+// goroutines per CPU, each expected to be answered with status want.
+func requestJobs(b *testing.B, h http.Handler, body []byte, parallelism, want int) {
+	b.SetParallelism(parallelism)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest("POST", "/api/v4/jobs/request", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusCreated {
-				b.Errorf("job request: %d", rec.Code)
+			if rec.Code != want {
+				b.Errorf("job request: %d, want %d", rec.Code, want)
 				return
 			}
 		}
 	})
-	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
 // processCPU is the CPU time this process used so far.
