@@ -135,7 +135,7 @@ func (s *Server) handler() http.Handler {
 func (s *Server) monitoringOnly(h http.Handler) http.Handler {
 	allow := s.cfg.MonitoringAllowlist
 	if allow == nil {
-		allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		allow = DefaultMonitoringAllowlist
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)

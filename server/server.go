@@ -44,9 +44,13 @@ type Config struct {
 	Out              io.Writer // where the start-up banner goes
 	CI               CIConfig
 	// MonitoringAllowlist is who may scrape /metrics, as GitLab's
-	// monitoring_whitelist: by default only this machine (loopback).
+	// monitoring_whitelist; nil means DefaultMonitoringAllowlist.
 	MonitoringAllowlist []netip.Prefix
 }
+
+// DefaultMonitoringAllowlist is this machine only (loopback), GitLab's
+// default too.
+var DefaultMonitoringAllowlist = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // CIConfig tunes the CI side; zero values take defaults.
 type CIConfig struct {

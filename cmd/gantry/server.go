@@ -40,7 +40,11 @@ func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
 	fs.DurationVar(&f.cfg.CI.StuckTimeout, "ci-stuck-timeout", time.Hour, "time a job no online runner can take may wait before it fails (stuck_or_timeout_failure)")
 	fs.Int64Var(&f.cfg.CI.MaxArtifactSize, "ci-max-artifact-size", 100<<20, "largest artifact upload, in bytes")
 	fs.Int64Var(&f.cfg.CI.MaxTraceSize, "ci-max-trace-size", 100<<20, "largest job log, in bytes")
-	fs.StringSliceVar(&f.monitor, "monitoring-allowlist", []string{"127.0.0.0/8", "::1/128"}, "networks (CIDR) allowed to scrape /metrics")
+	var monitor []string
+	for _, p := range server.DefaultMonitoringAllowlist {
+		monitor = append(monitor, p.String())
+	}
+	fs.StringSliceVar(&f.monitor, "monitoring-allowlist", monitor, "networks (CIDR) allowed to scrape /metrics")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 }
